@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every environment variable maskq reads, with its default. Read once at start
+ * (`loadConfig`), then passed down as a plain object.
+ */
+export const configSchema = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" only')
+    .default('maskq'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // API
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(0, 65535).default(8000),
+  MAX_IMAGE_BYTES: int(1, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  MAX_BATCH_FILES: int(1, 1000).default(100),
+  BLOB_TTL_SECONDS: int(10, 7 * 24 * 3600).default(3600),
+  SYNC_TIMEOUT_MS: int(1, 120_000).default(10_000),
+
+  // Results
+  RESULT_TTL_SECONDS: int(1, 30 * 24 * 3600).default(24 * 3600),
+  FAILED_TTL_SECONDS: int(1, 30 * 24 * 3600).default(7 * 24 * 3600),
+
+  // Model and inference
+  MODEL_DIR: z.string().optional(),
+  EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  CUDA_FALLBACK: bool.default(true),
+  INTRA_OP_THREADS: int(0, 256).default(0),
+  MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+
+  // Worker
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
+  BATCH_MAX_SIZE: int(1, 256).default(16),
+  BATCH_MAX_WAIT_MS: int(0, 10_000).default(5),
+  LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),
+  STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  MAX_STALLED_COUNT: int(0, 100).default(2),
+  JOB_ATTEMPTS: int(1, 100).default(3),
+  JOB_BACKOFF_MS: int(0, 3_600_000).default(1000),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
+});
+
+export type Config = z.output<typeof configSchema>;

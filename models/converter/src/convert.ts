@@ -1,7 +1,7 @@
 import { convolutionGeometry, poolingGeometry } from './caffe/layer-params.js';
 import type { CaffeNet } from './caffe/load.js';
 import type { Blob, LayerParameter, NetParameter } from './caffe/types.js';
-import type { Dim, ModelOptions, ValueInfo } from './onnx/graph-builder.js';
+import type { Dim, ValueInfo } from './onnx/graph-builder.js';
 import { DataType, GraphBuilder } from './onnx/graph-builder.js';
 
 export interface ConvertOptions {
@@ -11,7 +11,6 @@ export interface ConvertOptions {
   outputs: { blob: string; name: string }[];
   /** Optional rename of graph inputs (Caffe blob -> ONNX name). */
   inputNames?: Record<string, string>;
-  model: ModelOptions;
 }
 
 export interface ConvertResult {

@@ -12,10 +12,13 @@ export class PrototxtSchemaError extends Error {
   }
 }
 
+/** 'caffe.LayerParameter', without protobufjs's leading dot. */
+const qualified = (o: protobuf.ReflectionObject | null): string => (o?.fullName ?? '').replace(/^\./, '');
+
 const integerTypes = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 
 function scalarValue(field: protobuf.Field, value: TextScalar, line: number): unknown {
-  const where = `${field.parent?.fullName ?? ''}.${field.name}`;
+  const where = `${qualified(field.parent)}.${field.name}`;
   const fail = (what: string): never => {
     throw new PrototxtSchemaError(`${where}: ${what}`, line);
   };
@@ -62,12 +65,12 @@ function messageToPlain(type: protobuf.Type, message: TextMessage): Record<strin
   const out: Record<string, unknown> = {};
   for (const entry of message.fields) {
     const field = type.fields[entry.name];
-    if (!field) throw new PrototxtSchemaError(`unknown field '${entry.name}' in ${type.fullName}`, entry.line);
+    if (!field) throw new PrototxtSchemaError(`unknown field '${entry.name}' in ${qualified(type)}`, entry.line);
     const value = fieldValue(field, entry);
     if (field.repeated) {
       ((out[entry.name] ??= []) as unknown[]).push(value);
     } else {
-      if (entry.name in out) throw new PrototxtSchemaError(`field '${entry.name}' given twice in ${type.fullName}`, entry.line);
+      if (entry.name in out) throw new PrototxtSchemaError(`field '${entry.name}' given twice in ${qualified(type)}`, entry.line);
       out[entry.name] = value;
     }
   }
@@ -76,10 +79,10 @@ function messageToPlain(type: protobuf.Type, message: TextMessage): Record<strin
 
 function fieldValue(field: protobuf.Field, entry: TextField): unknown {
   if (field.resolvedType instanceof protobuf.Type) {
-    if (entry.value.kind !== 'message') throw new PrototxtSchemaError(`${field.fullName}: expected a { } block`, entry.line);
+    if (entry.value.kind !== 'message') throw new PrototxtSchemaError(`${qualified(field)}: expected a { } block`, entry.line);
     return messageToPlain(field.resolvedType, entry.value);
   }
-  if (entry.value.kind === 'message') throw new PrototxtSchemaError(`${field.fullName}: expected a scalar, got a { } block`, entry.line);
+  if (entry.value.kind === 'message') throw new PrototxtSchemaError(`${qualified(field)}: expected a scalar, got a { } block`, entry.line);
   return scalarValue(field, entry.value, entry.line);
 }
 

@@ -5,6 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { modelManifestSchema } from '@maskq/shared';
 import { caffeModelDir, modelDir } from '../../../test-support/paths.js';
 
+/** The manifest as loose JSON, for breaking it on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Mutable = any;
+
 const raw = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as Record<string, unknown>;
 
 describe('models/face-mask/1.0.0/model.json', () => {
@@ -54,11 +58,11 @@ describe('models/face-mask/1.0.0/model.json', () => {
   });
 
   it.each([
-    ['an anchor count that disagrees with the outputs', (m: any) => (m.anchors.featureMapSizes[0] = [32, 32]), /one row per anchor/],
-    ['a scores width that is not the label count', (m: any) => m.labels.push('unknown'), /one value per label/],
-    ['a malformed sha256', (m: any) => (m.model.sha256 = 'abc'), /sha256/],
-    ['a colour order the worker cannot honour', (m: any) => (m.input.colorOrder = 'YUV'), /colorOrder/],
-    ['a missing threshold', (m: any) => delete m.thresholds.nmsIou, /nmsIou/],
+    ['an anchor count that disagrees with the outputs', (m: Mutable) => (m.anchors.featureMapSizes[0] = [32, 32]), /one row per anchor/],
+    ['a scores width that is not the label count', (m: Mutable) => m.labels.push('unknown'), /one value per label/],
+    ['a malformed sha256', (m: Mutable) => (m.model.sha256 = 'abc'), /sha256/],
+    ['a colour order the worker cannot honour', (m: Mutable) => (m.input.colorOrder = 'YUV'), /colorOrder/],
+    ['a missing threshold', (m: Mutable) => delete m.thresholds.nmsIou, /nmsIou/],
   ])('rejects %s', (_what, mutate, message) => {
     const broken = structuredClone(raw);
     mutate(broken);

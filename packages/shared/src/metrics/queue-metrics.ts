@@ -27,11 +27,34 @@ export interface QueueMetrics {
  * round trip), no timers, no stale values between scrapes.
  */
 export function createQueueMetrics(registry: Registry, { queues, onError }: QueueMetricsOptions): QueueMetrics {
-  const scrapeErrors = new Counter({
+  type Read = { queue: string; counts?: Record<string, number> };
+  // Both metrics below collect from one read per scrape: prom-client calls
+  // every collect() of a scrape in the same tick, so they share this promise.
+  let pending: Promise<Read[]> | undefined;
+  const read = (): Promise<Read[]> => {
+    pending ??= Promise.all(
+      queues.map(async (queue): Promise<Read> => {
+        try {
+          return { queue: queue.name, counts: await queue.getJobCounts(...queueStates) };
+        } catch (err) {
+          onError?.(err, queue.name);
+          return { queue: queue.name };
+        }
+      }),
+    ).finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+
+  const scrapeErrors: Counter<'queue'> = new Counter({
     name: 'maskq_queue_scrape_errors_total',
-    help: 'Scrapes that could not read a queue\'s job counts from Redis',
+    help: "Scrapes that could not read a queue's job counts from Redis",
     labelNames: ['queue'],
     registers: [registry],
+    async collect() {
+      for (const result of await read()) if (!result.counts) this.inc({ queue: result.queue });
+    },
   });
   for (const queue of queues) scrapeErrors.inc({ queue: queue.name }, 0);
 
@@ -41,19 +64,12 @@ export function createQueueMetrics(registry: Registry, { queues, onError }: Queu
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
+      const results = await read();
       // A queue that cannot be read shows no series (absent, not a stale or fake 0).
       this.reset();
-      await Promise.all(
-        queues.map(async (queue) => {
-          try {
-            const counts = await queue.getJobCounts(...queueStates);
-            for (const state of queueStates) this.set({ queue: queue.name, state }, counts[state] ?? 0);
-          } catch (err) {
-            scrapeErrors.inc({ queue: queue.name });
-            onError?.(err, queue.name);
-          }
-        }),
-      );
+      for (const { queue, counts } of results) {
+        if (counts) for (const state of queueStates) this.set({ queue, state }, counts[state] ?? 0);
+      }
     },
   });
   return { jobs, scrapeErrors };

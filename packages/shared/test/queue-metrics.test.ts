@@ -93,7 +93,7 @@ describe('queue depth scrape cost', () => {
       name: 'counted',
       getJobCounts: (...types: string[]) => {
         calls += 1;
-        return webhooks.getJobCounts(...types);
+        return webhooks.getJobCounts(...(types as Parameters<typeof webhooks.getJobCounts>));
       },
     };
     createQueueMetrics(registry, { queues: [counted] });

@@ -7,10 +7,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import {
-  createHttpMetrics,
+  createApiMetrics,
   createMetricsRegistry,
-  createQueueMetrics,
-  createSubmitMetrics,
   createWebhookMetrics,
   createWorkerMetrics,
   metricsHandler,
@@ -62,9 +60,9 @@ beforeAll(async () => {
   // One app with every metric module, each with a few observations.
   const registry = createMetricsRegistry({ service: 'contract' });
   const app = express();
-  app.use(httpMetrics(createHttpMetrics(registry)));
-  const submit = createSubmitMetrics(registry);
-  createQueueMetrics(registry, { queues: [detect, webhooks] });
+  const api = createApiMetrics(registry, { queues: [detect, webhooks] });
+  app.use(httpMetrics(api.http));
+  const submit = api.submit;
   const worker = createWorkerMetrics(registry, { executionProvider: 'cpu', modelVersion: '1.0.0' });
   const hooks = createWebhookMetrics(registry);
   app.get('/v1/jobs/:id', (_req, res) => void res.json({}));

@@ -1,4 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
+import { createHttpMetrics, type HttpMetrics } from './http-metrics.js';
+import { createQueueMetrics, type QueueMetrics, type QueueMetricsOptions } from './queue-metrics.js';
 
 /** Endpoints that enqueue detection jobs; anything else is a programming error. */
 export const submitEndpoints = ['detect', 'detect_batch', 'detect_sync'] as const;
@@ -25,4 +27,15 @@ export function createSubmitMetrics(registry: Registry): SubmitMetrics {
       jobsSubmitted.inc({ endpoint }, count);
     },
   };
+}
+
+export interface ApiMetrics {
+  http: HttpMetrics;
+  submit: SubmitMetrics;
+  queues: QueueMetrics;
+}
+
+/** Everything the API process exports, on one registry: HTTP, submissions, queue depth. */
+export function createApiMetrics(registry: Registry, options: QueueMetricsOptions): ApiMetrics {
+  return { http: createHttpMetrics(registry), submit: createSubmitMetrics(registry), queues: createQueueMetrics(registry, options) };
 }

@@ -1,4 +1,4 @@
-import { configSchema, type Config } from './schema.js';
+import { configSchema, crossFieldProblems, type Config } from './schema.js';
 import { ConfigError } from '../errors/config-error.js';
 
 /** Reads and validates configuration once; throws ConfigError listing every bad variable. */
@@ -10,6 +10,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(problems);
   }
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
   return parsed.data;
 }
 

@@ -25,6 +25,10 @@ export const configSchema = z.object({
   BLOB_TTL_SECONDS: int(10, 7 * 24 * 3600).default(3600),
   SYNC_TIMEOUT_MS: int(1, 120_000).default(10_000),
 
+  // Queue dashboard (/admin/queues): off unless both are set.
+  ADMIN_USER: z.string().regex(/^[^:]{1,128}$/, '1-128 characters, no ":"').optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').max(1024).optional(),
+
   // Results
   RESULT_TTL_SECONDS: int(1, 30 * 24 * 3600).default(24 * 3600),
   FAILED_TTL_SECONDS: int(1, 30 * 24 * 3600).default(7 * 24 * 3600),
@@ -50,3 +54,12 @@ export const configSchema = z.object({
 });
 
 export type Config = z.output<typeof configSchema>;
+
+/** Rules across variables (kept out of the schema so it stays a plain, extendable object). */
+export function crossFieldProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if ((config.ADMIN_USER === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_PASSWORD: set ADMIN_USER and ADMIN_PASSWORD together (or neither)');
+  }
+  return problems;
+}

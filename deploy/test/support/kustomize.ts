@@ -11,7 +11,8 @@ import { isObject, parseYamlDocs, readYaml, readYamlDocs, type Json, type JsonOb
  * this cannot build faithfully fails loudly instead of composing into something else.
  *
  * Strategic merge here: maps merge key by key (null deletes), lists whose items all carry a `name`
- * (containers, env, ports, volumes) merge by name, every other list is replaced.
+ * (containers, env, ports, volumes) merge by name (patch items first, as kustomize orders them),
+ * every other list is replaced.
  */
 
 export interface K8sObject extends JsonObject {
@@ -209,13 +210,12 @@ export function strategicMerge(base: Json | undefined, patch: Json): Json {
     return out;
   }
   if (Array.isArray(base) && Array.isArray(patch) && allNamed(base) && allNamed(patch)) {
-    const out: Json[] = base.slice();
-    for (const item of patch) {
-      const at = out.findIndex((o) => isObject(o) && o.name === item.name);
-      if (at >= 0) out[at] = strategicMerge(out[at], item);
-      else out.push(item);
-    }
-    return out;
+    // kustomize's order: the patch's items (merged into their base twins), then the base's others.
+    const patched = patch.map((item) => {
+      const twin = base.find((o) => o.name === item.name);
+      return twin ? strategicMerge(twin, item) : item;
+    });
+    return [...patched, ...base.filter((o) => !patch.some((p) => p.name === o.name))];
   }
   return patch;
 }

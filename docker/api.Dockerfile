@@ -29,6 +29,9 @@ ENV NODE_ENV=production \
     PORT=8000
 RUN groupadd --system --gid 10001 maskq \
  && useradd --system --uid 10001 --gid maskq --home-dir /app --shell /usr/sbin/nologin maskq
+LABEL org.opencontainers.image.title="maskq-api" \
+      app.kubernetes.io/name="maskq" \
+      app.kubernetes.io/component="api"
 WORKDIR /app
 COPY --from=build --chown=10001:10001 /out /app
 USER 10001:10001

@@ -52,6 +52,10 @@ ENV NODE_ENV=production \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 RUN groupadd --system --gid 10001 maskq \
  && useradd --system --uid 10001 --gid maskq --home-dir /app --shell /usr/sbin/nologin maskq
+LABEL org.opencontainers.image.title="maskq-worker-gpu" \
+      app.kubernetes.io/name="maskq" \
+      app.kubernetes.io/component="worker" \
+      maskq.io/accelerator="gpu"
 WORKDIR /app
 COPY --from=build --chown=10001:10001 /out /app
 USER 10001:10001

@@ -34,6 +34,10 @@ ENV NODE_ENV=production \
     WORKER_METRICS_PORT=9464
 RUN groupadd --system --gid 10001 maskq \
  && useradd --system --uid 10001 --gid maskq --home-dir /app --shell /usr/sbin/nologin maskq
+LABEL org.opencontainers.image.title="maskq-worker" \
+      app.kubernetes.io/name="maskq" \
+      app.kubernetes.io/component="worker" \
+      maskq.io/accelerator="cpu"
 WORKDIR /app
 COPY --from=build --chown=10001:10001 /out /app
 USER 10001:10001

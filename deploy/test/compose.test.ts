@@ -3,13 +3,11 @@ import { join, posix, relative } from 'node:path';
 import { loadConfig } from '@maskq/shared';
 import { describe, expect, it } from 'vitest';
 import { interpolate, parseDotEnv, variablesIn } from './support/compose.js';
-import { configKeys, configMapOrSecret, keysWithoutDefault } from './support/deployment.js';
+import { configKeys, configMapOrSecret, keysWithoutDefault, type Anything } from './support/deployment.js';
 import { readDockerfile, stageEnv } from './support/dockerfile.js';
 import { buildKustomization, imagesOf, parseImage } from './support/kustomize.js';
 import { repoPath, repoRoot } from './support/paths.js';
 import { isObject, parseYamlDocs, readYaml, type Json } from './support/yaml.js';
-
-type Anything = Record<string, any>;
 
 const composeText = readFileSync(repoPath('docker-compose.yml'), 'utf8');
 const dotEnvExample = parseDotEnv(readFileSync(repoPath('.env.example'), 'utf8'));
@@ -132,15 +130,16 @@ describe('docker-compose.yml services', () => {
 
   it('builds each maskq image from its Dockerfile, under the name and labels k8s uses', () => {
     const k8sImages = imagesOf(buildKustomization(repoPath('k8s', 'base'))).map((i) => parseImage(i).name);
-    const k8s = buildKustomization(repoPath('k8s', 'base')) as Anything[];
+    const k8s = buildKustomization(repoPath('k8s', 'base'));
     for (const name of maskqServices) {
       const svc = compose.services[name];
       expect(svc.build.dockerfile).toBe(`docker/${name}.Dockerfile`);
       const image = parseImage(svc.image).name;
       expect(image).toBe(`maskq/${name}`);
       expect(k8sImages).toContain(image);
-      const deployment = k8s.find((r) => r.kind === 'Deployment' && parseImage(r.spec.template.spec.containers[0].image).name === image);
-      const podLabels = deployment.spec.template.metadata.labels;
+      const deployment = (k8s as Anything[]).find((r) => r.kind === 'Deployment' && parseImage(r.spec.template.spec.containers[0].image).name === image);
+      expect(deployment, image).toBeDefined();
+      const podLabels = deployment!.spec.template.metadata.labels;
       for (const [key, value] of Object.entries(svc.labels as Record<string, string>)) expect(podLabels[key], `${name} ${key}`).toBe(value);
     }
     // Same Redis image everywhere.

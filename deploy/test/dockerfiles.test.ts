@@ -4,12 +4,10 @@ import { relative } from 'node:path';
 import { configSchema, loadConfig } from '@maskq/shared';
 import { describe, expect, it } from 'vitest';
 import { modelDir } from '../../test-support/paths.js';
-import { configKeys, configMapOrSecret } from './support/deployment.js';
+import { configKeys, configMapOrSecret, type Anything } from './support/deployment.js';
 import { copySources, execForm, parseDockerfile, stageEnv, type Dockerfile } from './support/dockerfile.js';
 import { buildKustomization, parseImage } from './support/kustomize.js';
 import { repoPath, repoRoot } from './support/paths.js';
-
-type Anything = Record<string, any>;
 
 const images = [
   { file: 'api.Dockerfile', pkg: 'api', image: 'maskq/api', port: 'PORT' },
@@ -42,7 +40,12 @@ function dockerIgnored(path: string): boolean {
   return ignored;
 }
 
-const k8s = buildKustomization(repoPath('k8s', 'base')) as Anything[];
+const k8s = buildKustomization(repoPath('k8s', 'base'));
+const deploymentOf = (image: string): Anything => {
+  const found = (k8s as Anything[]).find((r) => r.kind === 'Deployment' && parseImage(r.spec.template.spec.containers[0].image).name === image);
+  if (!found) throw new Error(`no Deployment runs ${image}`);
+  return found;
+};
 const rootPackage = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as Anything;
 
 describe.each(images)('docker/$file', ({ file, pkg, image, port }) => {
@@ -72,7 +75,7 @@ describe.each(images)('docker/$file', ({ file, pkg, image, port }) => {
     const [uid, gid] = users[0]!.args.split(':');
     expect(uid).toMatch(/^\d+$/);
     expect(Number(uid)).toBeGreaterThan(0);
-    const deployment = k8s.find((r) => r.kind === 'Deployment' && parseImage(r.spec.template.spec.containers[0].image).name === image);
+    const deployment = deploymentOf(image);
     expect(deployment.spec.template.spec.securityContext.runAsUser).toBe(Number(uid));
     expect(deployment.spec.template.spec.securityContext.runAsGroup).toBe(Number(gid));
   });
@@ -129,7 +132,7 @@ describe.each(images)('docker/$file', ({ file, pkg, image, port }) => {
       expect(config.EXECUTION_PROVIDER).toBe(image.endsWith('-gpu') ? 'cuda' : 'cpu');
       // The model is baked in where MODEL_DIR points, mirroring the repository's layout.
       expect(config.MODEL_DIR).toBe(`/app/${relative(repoRoot, modelDir)}`);
-      expect(config.MODEL_DIR).toBe(configMapOrSecret(k8s as never, 'ConfigMap', 'maskq-config').MODEL_DIR);
+      expect(config.MODEL_DIR).toBe(configMapOrSecret(k8s, 'ConfigMap', 'maskq-config').MODEL_DIR);
       expect(text).toMatch(/cp -r models\/face-mask \/out\/models\/face-mask/);
     }
   });
@@ -138,7 +141,7 @@ describe.each(images)('docker/$file', ({ file, pkg, image, port }) => {
     const labels = Object.fromEntries(
       [...finalOf('LABEL').map((i) => i.args).join(' ').matchAll(/([\w./-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
     );
-    const deployment = k8s.find((r) => r.kind === 'Deployment' && parseImage(r.spec.template.spec.containers[0].image).name === image);
+    const deployment = deploymentOf(image);
     const podLabels = deployment.spec.template.metadata.labels as Record<string, string>;
     for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/component', 'maskq.io/accelerator']) {
       expect(labels[key], key).toBe(podLabels[key]);

@@ -8,11 +8,10 @@ import {
   findResource,
   keysWithoutDefault,
   selects,
+  type Anything,
 } from './support/deployment.js';
 import { buildKustomization, type K8sObject } from './support/kustomize.js';
 import { repoPath } from './support/paths.js';
-
-type Anything = Record<string, any>;
 
 const builds: [string, K8sObject[]][] = [
   ['base', buildKustomization(repoPath('k8s', 'base'))],

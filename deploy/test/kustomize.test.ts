@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyJson6902, buildKustomization, imagesOf, KustomizeError, parseImage, resourceId, strategicMerge, type K8sObject } from './support/kustomize.js';
 import { validateManifest } from './support/k8s-models.js';
+import type { Anything } from './support/deployment.js';
 import { repoPath } from './support/paths.js';
 import { readYaml } from './support/yaml.js';
 
 const baseDir = repoPath('k8s', 'base');
 const overlayDir = repoPath('k8s', 'overlays', 'production');
 
-type Any = K8sObject & { spec: Record<string, any> };
+type Any = K8sObject & { spec: Anything };
 const find = (rs: K8sObject[], kind: string, name: string): Any => {
   const r = rs.find((x) => x.kind === kind && x.metadata.name === name);
   if (!r) throw new Error(`${kind}/${name} not found`);

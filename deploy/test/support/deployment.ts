@@ -21,7 +21,9 @@ export interface AppContainer {
   env: Record<string, string>;
 }
 
-type Anything = Record<string, any>;
+/** Parsed manifests are untyped data; tests navigate them freely and let assertions do the checking. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Anything = Record<string, any>;
 
 function secretData(secret: Anything): Record<string, string> {
   const out: Record<string, string> = {};

@@ -106,7 +106,7 @@ export function buildKustomization(dir: string): K8sObject[] {
 
   for (const entry of list(k.images, `${file} images`)) {
     if (!isObject(entry) || typeof entry.name !== 'string') throw new KustomizeError(`${file}: images entries need a name`);
-    const rule = entry as ImageRule;
+    const rule = entry as unknown as ImageRule;
     resources = resources.map((r) => mapContainers(r, (c) => ({ ...c, image: retag(String(c.image), rule) })));
   }
 

@@ -5,11 +5,10 @@ import { isObject, type Json, type JsonObject } from './yaml.js';
 /** Every environment variable maskq's config declares. */
 export const configKeys: string[] = Object.keys(configSchema.shape);
 
-/** Config keys with no default: unset, they either fail validation or stay undefined. */
+/** Config keys that must be set: unset, they fail validation (optional keys may stay unset). */
 export const keysWithoutDefault: string[] = configKeys.filter((key) => {
   const field = configSchema.shape[key as keyof typeof configSchema.shape];
-  const unset = field.safeParse(undefined);
-  return !(unset.success && unset.data !== undefined);
+  return !field.safeParse(undefined).success;
 });
 
 export interface AppContainer {

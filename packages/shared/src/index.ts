@@ -12,3 +12,5 @@ export * from './blobs/blob-store.js';
 export * from './jobs/detect-queue.js';
 export * from './jobs/failure.js';
 export * from './jobs/job-resource.js';
+export * from './errors/webhook-errors.js';
+export * from './webhooks/index.js';

@@ -47,9 +47,11 @@ export interface WebhookTarget {
   /** host name without IPv6 brackets */
   hostname: string;
   port: number;
-  /** the address the request connects to; every address of the host passed the check */
+  /** the first address the request connects to; every address of the host passed the check */
   address: string;
   family: 4 | 6;
+  /** all checked addresses, in resolver order (the connection may fall back through them) */
+  addresses: ResolvedAddress[];
 }
 
 export const maxCallbackUrlLength = 2048;
@@ -141,7 +143,7 @@ export async function resolveWebhookTarget(
     }
   }
   const first = addresses[0]!;
-  return { url, hostname, port, address: first.address, family: first.family };
+  return { url, hostname, port, address: first.address, family: first.family, addresses };
 }
 
 /** Parses and checks a callback URL in one step (what the API does at submission). */
@@ -156,14 +158,15 @@ export async function checkWebhookUrl(
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | ResolvedAddress[], family?: number) => void;
 
 /**
- * A `lookup` for http.request/net.connect that always answers the checked
- * address, so the connection goes where the guard looked. Handles both the
- * single-address and the `all: true` form (Node's happy-eyeballs uses the latter).
+ * A `lookup` for http.request/net.connect that only ever answers the checked
+ * addresses, so the connection goes where the guard looked and a second DNS
+ * answer (rebinding) is never used. Handles both the single-address form and
+ * the `all: true` form Node's happy eyeballs uses to fall back through them.
  */
-export function pinnedLookup(target: Pick<WebhookTarget, 'address' | 'family'>) {
+export function pinnedLookup(target: Pick<WebhookTarget, 'address' | 'family'> & { addresses?: ResolvedAddress[] }) {
   return (_hostname: string, options: { all?: boolean } | number | undefined, callback: LookupCallback): void => {
     if (typeof options === 'object' && options?.all) {
-      callback(null, [{ address: target.address, family: target.family }]);
+      callback(null, target.addresses?.length ? target.addresses : [{ address: target.address, family: target.family }]);
     } else {
       callback(null, target.address, target.family);
     }

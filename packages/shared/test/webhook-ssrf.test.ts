@@ -25,7 +25,7 @@ async function refusal(raw: string, policy: WebhookUrlPolicy = strict, lookup?: 
 
 /** Names /etc/hosts maps to a loopback address, other than `localhost` itself. */
 function loopbackNamesFromHosts(): string[] {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync('/etc/hosts', 'utf8');
   } catch {

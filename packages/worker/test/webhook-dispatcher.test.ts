@@ -200,6 +200,17 @@ async function createHarness(overrides: Partial<typeof baseConfig> = {}): Promis
   return harness;
 }
 
+/** Waits until the detect job is finished and returns its state. */
+async function detectFinished(h: Harness, id: string): Promise<string> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const state = await (await h.detectJob(id)).getState();
+    if (state === 'completed' || state === 'failed') return state;
+    if (Date.now() > until) throw new Error(`detect job ${id} is ${state}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Waits until BullMQ has settled a webhook job (completed or failed for good). */
 async function settled(h: Harness, id: string, event: WebhookEvent = 'completed'): Promise<string> {
   const until = Date.now() + 20_000;
@@ -262,7 +273,7 @@ describe('WebhookDispatcher', () => {
     expect(payload.error).toEqual({ code: 'invalid_image', message: 'not an image' });
     expect(payload).toEqual(toJobResource(await h.detectJob(failed), 'failed', { webhook: { status: 'pending', attempts: 1 } }));
     // the job that only wanted `failed` completed: no webhook job, no state
-    expect(await (await h.detectJob(unsubscribed)).getState()).toBe('completed');
+    expect(await detectFinished(h, unsubscribed)).toBe('completed');
     expect(await h.webhookJob(unsubscribed)).toBeUndefined();
     expect(await readWebhookState(redis, h.keys, unsubscribed)).toBeUndefined();
   });
@@ -331,7 +342,7 @@ describe('WebhookDispatcher', () => {
   });
 
   it('cuts a hanging receiver at the timeout while other deliveries go on', async () => {
-    const h = await createHarness({ WEBHOOK_MAX_ATTEMPTS: 2, WEBHOOK_TIMEOUT_MS: 1500 });
+    const h = await createHarness({ WEBHOOK_MAX_ATTEMPTS: 2, WEBHOOK_TIMEOUT_MS: 3000 });
     const hanging = await startReceiver(() => 'hang');
     let hangingOpenAtFastDelivery = -1;
     const fast = await startReceiver(() => {
@@ -349,7 +360,7 @@ describe('WebhookDispatcher', () => {
     expect(hangingOpenAtFastDelivery).toBe(1);
 
     const slow = await h.waitForWebhook(slowId);
-    expect(slow).toMatchObject({ status: 'failed', attempts: 2, last_error: 'timed out after 1500 ms' });
+    expect(slow).toMatchObject({ status: 'failed', attempts: 2, last_error: 'timed out after 3000 ms' });
     expect(hanging.deliveries).toHaveLength(2);
     // the dispatcher hung up: no request is left open at the receiver
     const closedBy = Date.now() + 5000;
@@ -361,7 +372,7 @@ describe('WebhookDispatcher', () => {
     const h = await createHarness();
     const receiver = await startReceiver(() => 200);
     const id = await h.submit(receiver.url, { events: ['failed'] });
-    expect(await (await h.detectJob(id)).getState()).toBe('completed');
+    expect(await detectFinished(h, id)).toBe('completed');
     await enqueueWebhooks(h.webhooks, [{ jobId: id, event: 'failed' }]);
     await h.waitForWebhook(id);
     await enqueueWebhooks(h.webhooks, [{ jobId: id, event: 'failed' }]);

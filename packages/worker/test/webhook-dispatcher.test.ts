@@ -106,6 +106,8 @@ interface Harness {
   detectJob(id: string): Promise<Job<DetectJobData, DetectJobReturn>>;
   waitForWebhook(id: string, done?: (s: WebhookState) => boolean, timeoutMs?: number): Promise<WebhookState>;
   webhookJob(id: string, event?: WebhookEvent): Promise<Job | undefined>;
+  /** starts the detect worker when the harness was built with `detectPaused` */
+  startDetect(): void;
 }
 
 const harnesses: Array<{ prefix: string; close: () => Promise<void> }> = [];
@@ -130,7 +132,7 @@ const detectReturn: DetectJobReturn = {
   batchSize: 1,
 };
 
-async function createHarness(overrides: Partial<typeof baseConfig> = {}): Promise<Harness> {
+async function createHarness(overrides: Partial<typeof baseConfig> = {}, { detectPaused = false } = {}): Promise<Harness> {
   const config = { ...baseConfig, ...overrides };
   const prefix = uniquePrefix('wh');
   const keys = createKeys(prefix);
@@ -144,7 +146,7 @@ async function createHarness(overrides: Partial<typeof baseConfig> = {}): Promis
       const now = Date.now();
       return { ...detectReturn, startedAt: now, finishedAt: now + 1 };
     },
-    { connection, prefix: keys.bullPrefix },
+    { connection, prefix: keys.bullPrefix, autorun: !detectPaused },
   );
   // The wiring the real worker does once a job is final.
   detectWorker.on('completed', (job) => void enqueueWebhooks(webhooks, webhookEntriesFor(job, 'completed')));
@@ -195,6 +197,9 @@ async function createHarness(overrides: Partial<typeof baseConfig> = {}): Promis
     },
     async webhookJob(id, event = 'completed') {
       return Job.fromId(webhooks.queue, webhookJobId(id, event));
+    },
+    startDetect() {
+      void detectWorker.run();
     },
   };
   return harness;
@@ -380,6 +385,21 @@ describe('WebhookDispatcher', () => {
     expect(await readWebhookState(redis, h.keys, id)).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(await settled(h, id, 'failed')).toBe('completed');
     expect(receiver.deliveries).toHaveLength(1);
+  });
+
+  it('holds a webhook enqueued before its job finished until the job is final, without using attempts', async () => {
+    const h = await createHarness({}, { detectPaused: true });
+    const receiver = await startReceiver(() => 200);
+    const id = await h.submit(receiver.url);
+    // a producer that enqueues first, so a crash before completion cannot lose the webhook
+    await enqueueWebhooks(h.webhooks, [{ jobId: id, event: 'completed' }]);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(receiver.deliveries).toHaveLength(0);
+    expect(await readWebhookState(redis, h.keys, id)).toEqual({ status: 'pending', attempts: 0 });
+    h.startDetect();
+    expect(await h.waitForWebhook(id)).toEqual({ status: 'delivered', attempts: 1, last_status: 200 });
+    expect(receiver.deliveries).toHaveLength(1);
+    expect(parse(receiver.deliveries[0]!).status).toBe('completed');
   });
 
   it('expires the delivery state with the result', async () => {

@@ -1,4 +1,4 @@
-import { Job, Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Job, Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   queueNames,
@@ -51,6 +51,9 @@ export interface WebhookDispatcherOptions {
   autorun?: boolean;
 }
 
+/** How long a delivery waits before looking again at a detect job that is not finished yet. */
+export const unfinishedJobRecheckMs = 250;
+
 export interface WebhookDeliveryResult {
   status: number;
   attempts: number;
@@ -88,7 +91,7 @@ export class WebhookDispatcher {
     this.secret = config.WEBHOOK_SECRET;
     this.policy = webhookUrlPolicy(config);
     this.detectQueue = new Queue<DetectJobData, DetectJobReturn>(queueNames.detect, { connection, prefix: keys.bullPrefix });
-    this.worker = new Worker<WebhookJobData, WebhookDeliveryResult>(queueNames.webhooks, (job) => this.deliver(job), {
+    this.worker = new Worker<WebhookJobData, WebhookDeliveryResult>(queueNames.webhooks, (job, token) => this.deliver(job, token), {
       connection,
       prefix: keys.bullPrefix,
       concurrency: config.WEBHOOK_CONCURRENCY,
@@ -104,7 +107,7 @@ export class WebhookDispatcher {
   }
 
   /** One delivery attempt (the BullMQ processor). */
-  async deliver(job: Job<WebhookJobData, WebhookDeliveryResult>): Promise<WebhookDeliveryResult> {
+  async deliver(job: Job<WebhookJobData, WebhookDeliveryResult>, token?: string): Promise<WebhookDeliveryResult> {
     const { jobId, event, webhookId } = job.data;
     const attempt = job.attemptsMade + 1;
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
@@ -134,6 +137,13 @@ export class WebhookDispatcher {
     if (!detectJob) return giveUp('job no longer exists');
     const callback = detectJob.data.callback;
     if (!callback) return giveUp('job has no callback');
+    const state = await detectJob.getState();
+    if (state !== 'completed' && state !== 'failed' && token) {
+      // Enqueued before the detect job was marked finished (a producer may enqueue first so a
+      // crash in between cannot lose the webhook): look again shortly, without using an attempt.
+      await job.moveToDelayed(Date.now() + unfinishedJobRecheckMs, token);
+      throw new DelayedError();
+    }
 
     let target: WebhookTarget;
     try {
@@ -145,7 +155,6 @@ export class WebhookDispatcher {
       throw err;
     }
 
-    const state = await detectJob.getState();
     const webhook: WebhookState = { status: 'pending', attempts: attempt };
     if (previous?.last_status !== undefined) webhook.last_status = previous.last_status;
     if (previous?.last_error !== undefined) webhook.last_error = previous.last_error;

@@ -14,3 +14,5 @@ export * from './jobs/detect-queue.js';
 export * from './jobs/failure.js';
 export * from './jobs/job-resource.js';
 export * from './metrics/index.js';
+export * from './errors/webhook-errors.js';
+export * from './webhooks/index.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhookSecretProblem } from '../webhooks/signing.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -51,6 +52,28 @@ export const configSchema = z.object({
   JOB_ATTEMPTS: int(1, 100).default(3),
   JOB_BACKOFF_MS: int(0, 3_600_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(30_000),
+
+  // Webhooks (docs/webhooks.md)
+  /** `whsec_` + base64 key (>= 24 bytes). Unset: webhooks are off and callback_url is refused. */
+  WEBHOOK_SECRET: z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = webhookSecretProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  WEBHOOK_CONCURRENCY: int(1, 1000).default(16),
+  WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(5000),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 50).default(8),
+  /** Full-jitter exponential backoff: retry k waits random [0, base * 2^(k-1)]; 30 s x 8 attempts spans ~1 h at most. */
+  WEBHOOK_BACKOFF_BASE_MS: int(0, 3_600_000).default(30_000),
+  /** Lets callbacks reach loopback/private/link-local addresses. Only for tests and trusted networks. */
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  /** Comma-separated host names exempt from the address checks (e.g. an in-cluster receiver). */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''))
+    .default([]),
 });
 
 export type Config = z.output<typeof configSchema>;

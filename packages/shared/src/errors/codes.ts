@@ -8,6 +8,7 @@ export const errorCodes = [
   'invalid_request',
   'invalid_metadata',
   'invalid_callback_url',
+  'webhooks_disabled',
   'too_many_files',
   // resources
   'not_found',

@@ -1,0 +1,4 @@
+export * from './signing.js';
+export * from './ssrf.js';
+export * from './state.js';
+export * from './webhook-queue.js';

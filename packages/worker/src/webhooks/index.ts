@@ -1,0 +1,3 @@
+export * from './backoff.js';
+export * from './dispatcher.js';
+export * from './http-post.js';

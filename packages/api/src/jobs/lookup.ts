@@ -1,0 +1,26 @@
+import type { JobState } from 'bullmq';
+import type { DetectJob } from '@maskq/shared';
+import { notFound } from '../errors/http-error.js';
+import { withRedis } from '../errors/redis-guard.js';
+import type { AppDeps } from '../deps.js';
+
+// Ids we hand out are UUIDs; anything far off that shape cannot be a job of ours.
+const plausibleId = /^[A-Za-z0-9_-]{1,128}$/;
+
+export async function findJob(deps: AppDeps, id: string): Promise<{ job: DetectJob; state: JobState | 'unknown' } | undefined> {
+  if (!plausibleId.test(id)) return undefined;
+  return withRedis(deps.config.API_REDIS_TIMEOUT_MS, async () => {
+    const job = (await deps.detectQueue.getJob(id)) as DetectJob | undefined;
+    if (!job) return undefined;
+    const state = await job.getState();
+    return { job, state };
+  });
+}
+
+export async function requireJob(deps: AppDeps, id: string): Promise<{ job: DetectJob; state: JobState | 'unknown' }> {
+  const found = await findJob(deps, id);
+  if (!found) throw notFound(`no job ${id}`);
+  return found;
+}
+
+export const jobLink = (id: string) => `/v1/jobs/${id}`;

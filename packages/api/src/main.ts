@@ -3,6 +3,7 @@ import { createApp } from './app.js';
 import { createJobEventsHub } from './events/job-events-hub.js';
 import { readModelManifest } from './model-manifest.js';
 import { startServer } from './server.js';
+import { settleWithin } from './util/within.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'maskq-api' });
@@ -19,6 +20,9 @@ const events = createJobEventsHub({ connection: eventsConnection, keys, logger }
 
 const model = readModelManifest(config);
 if (!model) logger.warn('no model manifest found: /ready answers 503 until one is installed and the API restarted');
+
+// Give Redis a moment so the first requests find it; start anyway if it is down (/ready says 503).
+await settleWithin(Promise.all([detectQueue.waitUntilReady(), events.waitUntilReady()]), 5000);
 
 const app = createApp({ config, detectQueue, blobStore, events, redis, logger, model });
 const server = await startServer(app, { host: config.HOST, port: config.PORT });
@@ -38,7 +42,7 @@ async function shutdown(signal: string): Promise<void> {
   const closingServer = server.close(config.SHUTDOWN_TIMEOUT_MS);
   await events.close();
   await closingServer;
-  await detectQueue.close().catch(() => undefined);
+  await settleWithin(detectQueue.close(), 2000);
   redis.disconnect();
   logger.info('stopped');
   process.exit(0);

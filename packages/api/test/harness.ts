@@ -17,6 +17,7 @@ import {
   type Keys,
   type ModelRef,
 } from '@maskq/shared';
+import { settleWithin } from '../src/util/within.js';
 import { createApp, createJobEventsHub, startServer, type JobEventsHub, type RunningServer } from '../src/index.js';
 import { fixtureImagesDir } from '../../../test-support/paths.js';
 import { deleteKeysUnder, testRedisUrl } from '../../../test-support/redis.js';
@@ -68,7 +69,7 @@ export async function startTestApi(options: { prefix: string; env?: Record<strin
     async close() {
       await events.close();
       await server.close(1000);
-      await detectQueue.close().catch(() => undefined);
+      await settleWithin(detectQueue.close(), 1000);
       redis.disconnect();
       await deleteKeysUnder(inspect, options.prefix);
       inspect.disconnect();

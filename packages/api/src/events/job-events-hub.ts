@@ -1,6 +1,7 @@
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { queueNames, type Keys, type Logger } from '@maskq/shared';
+import { settleWithin } from '../util/within.js';
 
 /** The BullMQ queue events a job's status can change on. */
 export const jobEventTypes = ['waiting', 'active', 'completed', 'failed', 'delayed', 'removed', 'stalled'] as const;
@@ -106,8 +107,10 @@ export class JobEventsHub {
       for (const listener of [...set]) listener({ type: 'closed', jobId });
     }
     this.listeners.clear();
-    await this.queueEvents.close().catch(() => undefined);
+    // QueueEvents.close() waits for its connection; on a dead Redis that is forever.
+    const closing = this.queueEvents.close();
     await this.onClose();
+    await settleWithin(closing, 1000);
   }
 
   private dispatch(event: JobEvent): void {

@@ -1,6 +1,6 @@
 import type { JobState } from 'bullmq';
 import type { DetectJob } from '@maskq/shared';
-import { notFound } from '../errors/http-error.js';
+import { notFound, unavailable } from '../errors/http-error.js';
 import { withRedis } from '../errors/redis-guard.js';
 import type { AppDeps } from '../deps.js';
 
@@ -9,6 +9,8 @@ const plausibleId = /^[A-Za-z0-9_-]{1,128}$/;
 
 export async function findJob(deps: AppDeps, id: string): Promise<{ job: DetectJob; state: JobState | 'unknown' } | undefined> {
   if (!plausibleId.test(id)) return undefined;
+  // BullMQ waits for a connection to come back; answer at once instead while it is down.
+  if (deps.redis.status !== 'ready') throw unavailable();
   return withRedis(deps.config.API_REDIS_TIMEOUT_MS, async () => {
     const job = (await deps.detectQueue.getJob(id)) as DetectJob | undefined;
     if (!job) return undefined;

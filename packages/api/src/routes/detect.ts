@@ -51,10 +51,13 @@ export function detectRouter(deps: AppDeps): Router {
 
     const readJob = () => withRedis(config.API_REDIS_TIMEOUT_MS, () => deps.detectQueue.getJob(id)) as Promise<DetectJob | undefined>;
     // One state read after subscribing closes the gap if the event reader was not yet running.
-    const early = await readJob();
-    if (early) {
-      const state = await withRedis(config.API_REDIS_TIMEOUT_MS, () => early.getState());
+    try {
+      const early = await readJob();
+      const state = early ? await withRedis(config.API_REDIS_TIMEOUT_MS, () => early.getState()) : undefined;
       if (state === 'completed' || state === 'failed') waiter.settle(state);
+    } catch (err) {
+      waiter.settle('aborted');
+      throw err;
     }
     const outcome = await waiter.outcome;
     if (outcome === 'aborted') return; // client went away; the job carries on

@@ -12,9 +12,14 @@ export async function findJob(deps: AppDeps, id: string): Promise<{ job: DetectJ
   // BullMQ waits for a connection to come back; answer at once instead while it is down.
   if (deps.redis.status !== 'ready') throw unavailable();
   return withRedis(deps.config.API_REDIS_TIMEOUT_MS, async () => {
-    const job = (await deps.detectQueue.getJob(id)) as DetectJob | undefined;
+    let job = (await deps.detectQueue.getJob(id)) as DetectJob | undefined;
     if (!job) return undefined;
     const state = await job.getState();
+    // The job may have finished between the two reads: then our copy lacks its result. Read it again.
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
+      job = (await deps.detectQueue.getJob(id)) as DetectJob | undefined;
+      if (!job) return undefined;
+    }
     return { job, state };
   });
 }

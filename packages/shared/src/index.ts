@@ -16,3 +16,4 @@ export * from './jobs/job-resource.js';
 export * from './metrics/index.js';
 export * from './errors/webhook-errors.js';
 export * from './webhooks/index.js';
+export * from './images/sniff.js';

@@ -25,6 +25,12 @@ export const configSchema = z.object({
   MAX_BATCH_FILES: int(1, 1000).default(100),
   BLOB_TTL_SECONDS: int(10, 7 * 24 * 3600).default(3600),
   SYNC_TIMEOUT_MS: int(1, 120_000).default(10_000),
+  /** Largest `metadata` JSON object a client may attach to a job, in bytes. */
+  MAX_METADATA_BYTES: int(2, 64 * 1024).default(4096),
+  /** Bound on each Redis call the API makes; past it the request answers 503 instead of hanging. */
+  API_REDIS_TIMEOUT_MS: int(50, 60_000).default(2000),
+  /** Interval of the comment lines that keep server-sent event streams open through proxies. */
+  SSE_HEARTBEAT_MS: int(1000, 300_000).default(15_000),
 
   // Queue dashboard (/admin/queues): off unless both are set.
   ADMIN_USER: z.string().regex(/^[^:]{1,128}$/, '1-128 characters, no ":"').optional(),

@@ -1,0 +1,136 @@
+import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { queueNames, type Keys, type Logger } from '@maskq/shared';
+import { settleWithin } from '../util/within.js';
+
+/** The BullMQ queue events a job's status can change on. */
+export const jobEventTypes = ['waiting', 'active', 'completed', 'failed', 'delayed', 'removed', 'stalled'] as const;
+export type JobEventType = (typeof jobEventTypes)[number];
+
+export interface JobEvent {
+  type: JobEventType | 'closed';
+  jobId: string;
+}
+
+export type JobEventListener = (event: JobEvent) => void;
+
+export type FinishOutcome = 'completed' | 'failed' | 'removed' | 'timeout' | 'aborted' | 'closed';
+
+/**
+ * One BullMQ `QueueEvents` reader per process (one blocking XREAD on the
+ * queue's event stream), fanned out to whoever waits on a job id. Because the
+ * events come from a Redis stream, a job finished by any worker reaches every
+ * API replica; nothing polls Redis per request.
+ */
+export class JobEventsHub {
+  private readonly listeners = new Map<string, Set<JobEventListener>>();
+  private closed = false;
+
+  constructor(
+    private readonly queueEvents: QueueEvents,
+    private readonly onClose: () => Promise<void> = async () => undefined,
+  ) {
+    for (const type of jobEventTypes) {
+      queueEvents.on(type as 'waiting', (args: { jobId: string }) => this.dispatch({ type, jobId: args.jobId }));
+    }
+  }
+
+  /** Resolves once the event reader is connected. */
+  waitUntilReady(): Promise<unknown> {
+    return this.queueEvents.waitUntilReady();
+  }
+
+  /** Number of job ids with listeners (for tests and metrics). */
+  get subscribedJobs(): number {
+    return this.listeners.size;
+  }
+
+  subscribe(jobId: string, listener: JobEventListener): () => void {
+    if (this.closed) {
+      queueMicrotask(() => listener({ type: 'closed', jobId }));
+      return () => undefined;
+    }
+    let set = this.listeners.get(jobId);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(jobId, set);
+    }
+    set.add(listener);
+    return () => {
+      const current = this.listeners.get(jobId);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) this.listeners.delete(jobId);
+    };
+  }
+
+  /**
+   * Resolves when the job completes, fails for good or is removed, after
+   * `timeoutMs`, or when `signal` aborts. Subscribes at once: call it before
+   * checking the job's state so no event can slip between the two.
+   */
+  waitForFinish(
+    jobId: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): { outcome: Promise<FinishOutcome>; settle: (outcome: FinishOutcome) => void } {
+    let settle: (outcome: FinishOutcome) => void = () => undefined;
+    const outcome = new Promise<FinishOutcome>((resolve) => {
+      settle = resolve;
+    });
+    let done = false;
+    const finish = (result: FinishOutcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+      settle(result);
+    };
+    const onAbort = () => finish('aborted');
+    const unsubscribe = this.subscribe(jobId, (event) => {
+      if (event.type === 'completed' || event.type === 'failed' || event.type === 'removed' || event.type === 'closed') {
+        finish(event.type);
+      }
+    });
+    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    if (signal?.aborted) finish('aborted');
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    return { outcome, settle: finish };
+  }
+
+  /** Tells every listener the hub is going away (SSE streams end), then stops reading. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [jobId, set] of [...this.listeners]) {
+      for (const listener of [...set]) listener({ type: 'closed', jobId });
+    }
+    this.listeners.clear();
+    // QueueEvents.close() waits for its connection; on a dead Redis that is forever.
+    const closing = this.queueEvents.close();
+    await this.onClose();
+    await settleWithin(closing, 1000);
+  }
+
+  private dispatch(event: JobEvent): void {
+    const set = this.listeners.get(event.jobId);
+    if (!set) return;
+    for (const listener of [...set]) listener(event);
+  }
+}
+
+export interface CreateJobEventsHubOptions {
+  /** A dedicated blocking connection (createRedis(config, { blocking: true })); the hub closes it. */
+  connection: Redis;
+  keys: Keys;
+  logger?: Logger;
+}
+
+export function createJobEventsHub({ connection, keys, logger }: CreateJobEventsHubOptions): JobEventsHub {
+  const queueEvents = new QueueEvents(queueNames.detect, { connection, prefix: keys.bullPrefix });
+  queueEvents.on('error', (err) => logger?.warn({ err: { message: (err as Error).message } }, 'queue events reader error'));
+  return new JobEventsHub(queueEvents, async () => {
+    connection.disconnect();
+  });
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { parseFailedReason, type DetectJob, type DetectJobReturn } from '@maskq/shared';
+import type { AppDeps } from '../deps.js';
+import { HttpError, statusForCode } from '../errors/http-error.js';
+import { withRedis } from '../errors/redis-guard.js';
+import { enqueueImages } from '../ingest/enqueue.js';
+import { parseMetadata } from '../ingest/metadata.js';
+import { singleImageUpload } from '../ingest/upload.js';
+import { validateImage } from '../ingest/validate-image.js';
+import { jobLink } from '../jobs/lookup.js';
+
+export const maxSyncTimeoutMs = 120_000;
+
+function parseTimeout(raw: unknown, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const text = typeof raw === 'string' ? raw : '';
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 1 || Number(text) > maxSyncTimeoutMs) {
+    throw new HttpError(400, 'invalid_request', `timeout_ms must be an integer from 1 to ${maxSyncTimeoutMs}`);
+  }
+  return Number(text);
+}
+
+/**
+ * `POST /v1/detect`: the synchronous convenience. Enqueues like `POST /v1/jobs`,
+ * then waits on the JobEventsHub (no polling) for the result. On timeout the job
+ * keeps running and can be polled at its link.
+ */
+export function detectRouter(deps: AppDeps): Router {
+  const { config } = deps;
+  const router = Router();
+  const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS };
+
+  router.post('/v1/detect', singleImageUpload(config, ['file', 'image']), async (req, res) => {
+    const timeoutMs = parseTimeout(req.query.timeout_ms, config.SYNC_TIMEOUT_MS);
+    const upload = req.upload!;
+    const format = validateImage(upload.bytes, config.MAX_IMAGE_BYTES);
+    const metadata = parseMetadata(upload.metadata, config.MAX_METADATA_BYTES);
+
+    const id = randomUUID();
+    const disconnected = new AbortController();
+    res.on('close', () => disconnected.abort());
+    // Subscribe before the job exists: its completion cannot come before we listen.
+    const waiter = deps.events.waitForFinish(id, timeoutMs, disconnected.signal);
+    try {
+      await enqueueImages(enqueueDeps, [{ bytes: upload.bytes, format, metadata, requestId: String(req.id) }], [id]);
+    } catch (err) {
+      waiter.settle('aborted');
+      throw err;
+    }
+
+    const readJob = () => withRedis(config.API_REDIS_TIMEOUT_MS, () => deps.detectQueue.getJob(id)) as Promise<DetectJob | undefined>;
+    // One state read after subscribing closes the gap if the event reader was not yet running.
+    try {
+      const early = await readJob();
+      const state = early ? await withRedis(config.API_REDIS_TIMEOUT_MS, () => early.getState()) : undefined;
+      if (state === 'completed' || state === 'failed') waiter.settle(state);
+    } catch (err) {
+      waiter.settle('aborted');
+      throw err;
+    }
+    const outcome = await waiter.outcome;
+    if (outcome === 'aborted') return; // client went away; the job carries on
+
+    const links = { self: jobLink(id) };
+    if (outcome === 'timeout' || outcome === 'closed') {
+      res.status(504).json({
+        success: false,
+        id,
+        error: { code: 'timeout', message: `no result within ${timeoutMs} ms; the job continues, poll ${links.self}` },
+        links,
+      });
+      return;
+    }
+    const job = await readJob();
+    if (!job || outcome === 'removed') {
+      res.status(409).json({ success: false, id, error: { code: 'cancelled', message: 'the job was cancelled' }, links });
+      return;
+    }
+    if (job.returnvalue && (await job.isCompleted())) {
+      const returned = job.returnvalue as DetectJobReturn;
+      const finishedAt = returned.finishedAt ?? job.finishedOn ?? Date.now();
+      const processingTime = Math.max(0, finishedAt - job.data.submittedAt) / 1000;
+      res.status(200).json({ success: true, id, result: returned.result, processing_time: Math.round(processingTime * 10_000) / 10_000 });
+      return;
+    }
+    const error = parseFailedReason(job.failedReason);
+    res.status(statusForCode(error.code)).json({ success: false, id, error, links });
+  });
+
+  return router;
+}

@@ -1,0 +1,111 @@
+import type { JobState } from 'bullmq';
+import { Router, type Response } from 'express';
+import { toJobResource, type DetectJob, type JobResource, type JobStatus } from '@maskq/shared';
+import type { AppDeps } from '../deps.js';
+import { notFound } from '../errors/http-error.js';
+import { withRedis } from '../errors/redis-guard.js';
+import type { JobEvent, JobEventType } from '../events/job-events-hub.js';
+import { findJob } from '../jobs/lookup.js';
+
+const terminal = new Set<JobStatus>(['completed', 'failed', 'expired', 'cancelled']);
+
+/** The state an event moved the job to; the event's, not a later read, so `processing` is never skipped. */
+const stateOfEvent: Partial<Record<JobEventType, JobState>> = {
+  waiting: 'waiting',
+  delayed: 'delayed',
+  active: 'active',
+  completed: 'completed',
+  failed: 'failed',
+  stalled: 'waiting',
+};
+
+function writeEvent(res: Response, resource: JobResource | { id: string; status: JobStatus }): void {
+  res.write(`event: ${resource.status}\ndata: ${JSON.stringify(resource)}\n\n`);
+}
+
+/**
+ * `GET /v1/jobs/:id/events`: server-sent events. The current state at once,
+ * then every change, then the stream ends on a final state. Changes come from
+ * the process's JobEventsHub (a Redis stream), so any API replica can serve it.
+ */
+export function jobEventsRouter(deps: AppDeps): Router {
+  const router = Router();
+
+  router.get('/v1/jobs/:id/events', async (req, res) => {
+    const id = req.params.id;
+    // Subscribe before reading the state, buffering, so a change between the two is not lost.
+    const pending: JobEvent[] = [];
+    const live: { handle?: (event: JobEvent) => void } = {};
+    const unsubscribe = deps.events.subscribe(id, (event) => (live.handle ? live.handle(event) : pending.push(event)));
+    let found: Awaited<ReturnType<typeof findJob>>;
+    try {
+      found = await findJob(deps, id);
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    if (!found || found.state === 'unknown') {
+      unsubscribe();
+      throw notFound(`no job ${id}`);
+    }
+
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+
+    let lastStatus: JobStatus | undefined;
+    let ended = false;
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.config.SSE_HEARTBEAT_MS);
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      res.end();
+    };
+    res.on('close', end);
+
+    const send = (job: DetectJob, state: JobState | 'unknown') => {
+      if (ended) return;
+      const resource = toJobResource(job, state);
+      if (resource.status !== lastStatus) {
+        lastStatus = resource.status;
+        writeEvent(res, resource);
+      }
+      if (terminal.has(resource.status)) end();
+    };
+
+    send(found.job, found.state);
+    if (ended) return;
+
+    // Events are applied one at a time, in arrival order.
+    let chain = Promise.resolve();
+    live.handle = (event) => {
+      chain = chain.then(async () => {
+        if (ended) return;
+        if (event.type === 'closed') return end();
+        if (event.type === 'removed') {
+          lastStatus = 'cancelled';
+          writeEvent(res, { id, status: 'cancelled' });
+          return end();
+        }
+        const state = stateOfEvent[event.type];
+        if (!state) return;
+        try {
+          const job = (await withRedis(deps.config.API_REDIS_TIMEOUT_MS, () => deps.detectQueue.getJob(id))) as DetectJob | undefined;
+          if (!job) return;
+          send(job, state);
+        } catch (err) {
+          req.log?.warn({ err }, 'job events: could not read job');
+        }
+      });
+    };
+    for (const event of pending.splice(0)) live.handle(event);
+  });
+
+  return router;
+}

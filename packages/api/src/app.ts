@@ -7,6 +7,8 @@ import { detectRouter } from './routes/detect.js';
 import { healthRouter } from './routes/health.js';
 import { jobEventsRouter } from './routes/job-events.js';
 import { jobsRouter } from './routes/jobs.js';
+import { docsRouter } from './openapi/docs-router.js';
+import { webSite } from './web/static-site.js';
 
 export type { AppDeps, ApiConfig } from './deps.js';
 
@@ -33,6 +35,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  app.use(docsRouter());
+  const site = webSite(deps.webDist);
+  if (site) app.use(site);
   app.use(healthRouter(deps));
   app.use(jobsRouter(deps));
   app.use(jobEventsRouter(deps));

@@ -23,4 +23,6 @@ export interface AppDeps {
   logger: Logger;
   /** The model manifest found at start, if any (readiness). */
   model?: ModelRef;
+  /** The built web page (packages/web/dist) to serve at `/`; default found beside this package, null for none. */
+  webDist?: string | null;
 }

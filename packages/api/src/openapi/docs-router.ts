@@ -20,7 +20,7 @@ const docsPage = `<!doctype html>
 <body>
 <div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/init.js"></script>
+<script src="/docs/assets/maskq-init.js"></script>
 </body>
 </html>
 `;
@@ -53,7 +53,9 @@ export function docsRouter(document: OpenApiDocument = buildOpenApiDocument()): 
     res.set({ 'Content-Security-Policy': contentSecurityPolicy, 'Cache-Control': 'no-cache' }).type('html').send(docsPage);
   });
 
-  router.get('/docs/init.js', (_req, res) => {
+  // Assets are files, not API routes: served by middleware, so they are not in the document.
+  router.use('/docs/assets/maskq-init.js', (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     res.set('Cache-Control', 'no-cache').type('text/javascript').send(initScript);
   });
 

@@ -97,7 +97,7 @@ describe('OpenAPI document', () => {
   it('a broken example is caught (the check can fail)', () => {
     const ajv = new Ajv2020({ strict: false });
     addFormats.default(ajv);
-    const schema = document.components.schemas.JobResource;
+    const schema = document.components.schemas.JobResource as object;
     expect(ajv.validate(schema, { id: 'x', status: 'done', created_at: 'now' })).toBe(false);
   });
 
@@ -111,14 +111,14 @@ describe('OpenAPI document', () => {
     expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     const submit = document.paths['/v1/jobs'].post;
     expect(Object.keys(submit.requestBody.content)).toEqual(['multipart/form-data', 'image/*', 'application/octet-stream']);
-    const multipart = submit.requestBody.content['multipart/form-data'].schema as { properties: Record<string, { format?: string }>; required: string[] };
+    const multipart = (submit.requestBody.content as Record<string, { schema: unknown }>)['multipart/form-data']!.schema as { properties: Record<string, { format?: string }>; required: string[] };
     expect(multipart.properties.image?.format).toBe('binary');
     expect(Object.keys(multipart.properties)).toEqual(expect.arrayContaining(['metadata', 'callback_url', 'callback_events', 'max_wait_ms', 'annotate']));
     expect(multipart.required).toEqual(['image']);
     for (const [status, response] of Object.entries(submit.responses)) {
       if (Number(status) >= 400) expect((response as { content: Record<string, { schema: unknown }> }).content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/ErrorBody' });
     }
-    expect(document.paths['/v1/detect'].post.parameters.map((p) => p.name)).toContain('timeout_ms');
+    expect((document.paths['/v1/detect'].post.parameters as Array<{ name: string }>).map((p) => p.name)).toContain('timeout_ms');
   });
 });
 

@@ -8,3 +8,4 @@ export * from './schemas/job.js';
 export * from './keys.js';
 export * from './redis/connection.js';
 export * from './logger.js';
+export * from './images/sniff.js';

@@ -24,32 +24,42 @@ function nums(v: unknown, what: string): number[] {
 
 export function parseManifest(json: unknown, modelDir: string): ModelSpec {
   const m = obj(json, 'manifest');
+  const model = obj(m.model, 'model');
   const input = obj(m.input, 'input');
-  const shape = nums(input.shape, 'input.shape');
   const anchors = obj(m.anchors, 'anchors');
   const thresholds = obj(m.thresholds, 'thresholds');
   const variances = nums(anchors.variances, 'anchors.variances');
   if (variances.length !== 4) throw new Error('anchors.variances must have 4 numbers');
+  const outputs = Array.isArray(m.outputs) ? m.outputs.map((o, i) => obj(o, `outputs[${i}]`)) : [];
+  const boxes = outputs.find((o) => o.role === 'boxes');
+  const scores = outputs.find((o) => o.role === 'scores');
+  // The preprocess writes RGB / 255 without mean subtraction; refuse a model that wants anything else.
+  if (input.colorOrder !== 'RGB' || Math.abs(num(input.scale, 'input.scale') - 1 / 255) > 1e-9 || (input.mean ?? null) !== null) {
+    throw new Error('input must be RGB, scale 1/255, no mean (what the preprocess produces)');
+  }
   const labels = Array.isArray(m.labels) ? m.labels.map((l, i) => str(l, `labels[${i}]`)) : [];
+  const list = (v: unknown, what: string) => {
+    if (!Array.isArray(v)) throw new Error(`${what} must be an array`);
+    return v.map((x, i) => nums(x, `${what}[${i}]`));
+  };
   return {
     name: str(m.name, 'name'),
     version: str(m.version, 'version'),
-    modelPath: join(modelDir, str(m.file, 'file')),
-    sha256: str(m.sha256, 'sha256'),
+    modelPath: join(modelDir, str(model.file, 'model.file')),
+    sha256: str(model.sha256, 'model.sha256'),
     inputName: str(input.name, 'input.name'),
-    imageShape: [shape.at(-3) ?? 3, shape.at(-2) ?? 0, shape.at(-1) ?? 0],
+    imageShape: [3, num(input.height, 'input.height'), num(input.width, 'input.width')],
+    outputNames: boxes && scores ? { loc: str(boxes.name, 'outputs.name'), cls: str(scores.name, 'outputs.name') } : undefined,
     labels: toLabels(labels),
     anchors: {
-      featureMapSizes: (anchors.featureMapSizes as unknown[]).map((s, i) => {
-        const v = nums(s, `anchors.featureMapSizes[${i}]`);
-        return [v[0]!, v[1]!] as const;
-      }),
-      sizes: (anchors.sizes as unknown[]).map((s, i) => nums(s, `anchors.sizes[${i}]`)),
-      ratios: (anchors.ratios as unknown[]).map((s, i) => nums(s, `anchors.ratios[${i}]`)),
+      // the manifest lists [height, width]
+      featureMapSizes: list(anchors.featureMapSizes, 'anchors.featureMapSizes').map((s) => [s[1]!, s[0]!] as const),
+      sizes: list(anchors.sizes, 'anchors.sizes'),
+      ratios: list(anchors.ratios, 'anchors.ratios'),
     },
     variances: [variances[0]!, variances[1]!, variances[2]!, variances[3]!],
     scoreThreshold: num(thresholds.score, 'thresholds.score'),
-    iouThreshold: num(thresholds.iou, 'thresholds.iou'),
+    iouThreshold: num(thresholds.nmsIou, 'thresholds.nmsIou'),
   };
 }
 

@@ -5,6 +5,7 @@ export * from './errors/config-error.js';
 export * from './errors/maskq-error.js';
 export * from './schemas/result.js';
 export * from './schemas/job.js';
+export * from './schemas/model-manifest.js';
 export * from './keys.js';
 export * from './redis/connection.js';
 export * from './logger.js';

@@ -15,4 +15,4 @@ export {
   type OrtSessionOptions,
 } from './infer/session.js';
 export { defaultModelDir, type ModelSpec } from './model/manifest.js';
-export { loadModelSpec, parseManifest } from './model/load.js';
+export { loadModelSpec, parseManifest, toModelSpec } from './model/load.js';

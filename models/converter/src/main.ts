@@ -1,0 +1,80 @@
+/**
+ * pnpm convert [--out DIR] [--source DIR] [--check]
+ *
+ * Converts the AIZOO face-mask Caffe model to ONNX and writes model.onnx, model.json and
+ * LICENSE into DIR (default models/face-mask/1.0.0). --check writes nothing: it rebuilds in
+ * memory and exits 1 unless the files in DIR are byte-identical.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildFaceMaskModel } from './build.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+async function readIfExists(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      source: { type: 'string' },
+      check: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log('usage: pnpm convert [--out DIR] [--source DIR] [--check]');
+    return 0;
+  }
+  const outDir = resolve(values.out ?? join(repoRoot, 'models', 'face-mask', '1.0.0'));
+  const sharedDir = process.env.SHARED_DIR ?? join(repoRoot, '..', 'shared');
+  const sourceDir = resolve(values.source ?? join(sharedDir, 'models', 'aizoo-face-mask'));
+
+  const built = await buildFaceMaskModel(sourceDir);
+  const shown = (file: string) => relative(process.cwd(), join(outDir, file)) || file;
+
+  if (values.check) {
+    let stale = 0;
+    for (const [file, bytes] of built.files) {
+      const existing = await readIfExists(join(outDir, file));
+      if (existing === null) console.error(`missing: ${shown(file)}`);
+      else if (!existing.equals(bytes)) console.error(`differs: ${shown(file)}`);
+      else continue;
+      stale++;
+    }
+    if (stale > 0) {
+      console.error(`${stale} file(s) out of date; run \`pnpm convert\` and commit the result`);
+      return 1;
+    }
+    console.log(`up to date: ${shown('')} (model sha256 ${built.manifest.model.sha256})`);
+    return 0;
+  }
+
+  await mkdir(outDir, { recursive: true });
+  for (const [file, bytes] of built.files) {
+    await writeFile(join(outDir, file), bytes);
+    console.log(`wrote ${shown(file)} (${bytes.length} bytes)`);
+  }
+  console.log(`model sha256 ${built.manifest.model.sha256}`);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 2;
+  },
+);

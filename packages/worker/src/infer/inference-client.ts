@@ -20,6 +20,18 @@ export interface InferenceThreadOptions extends InferenceThreadData {
 const threadEntry = new URL(`./inference-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 /**
+ * Under tsx (dev, tests) the thread entry is TypeScript, and on Node 20 the
+ * hooks of `--import tsx` do not reach worker threads: a one-line bootstrap
+ * registers tsx in the thread, then imports the entry. Built code (.js) needs none.
+ */
+function spawnThread(workerData: InferenceThreadData): Worker {
+  if (!threadEntry.pathname.endsWith('.ts')) return new Worker(threadEntry, { workerData });
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(threadEntry.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: ['--conditions=source'] });
+}
+
+/**
  * The main thread's side of the inference thread: implements BatchInference by
  * handing the batch tensor's buffer over (transfer, no copy) and getting it
  * back with the outputs.
@@ -37,11 +49,7 @@ export class InferenceThreadClient implements BatchInference {
 
   static async start(options: InferenceThreadOptions): Promise<InferenceThreadClient> {
     const { logger } = options;
-    const thread = new Worker(threadEntry, {
-      workerData: { session: options.session } satisfies InferenceThreadData,
-      // A .ts entry needs tsx in the thread too (vitest's forks do not carry it in execArgv).
-      execArgv: threadEntry.pathname.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx'] : undefined,
-    });
+    const thread = spawnThread({ session: options.session });
     const executionProvider = await new Promise<ExecutionProvider>((resolve, reject) => {
       const onMessage = (msg: FromThread) => {
         if (msg.type === 'log') logger[msg.level](msg.obj, msg.msg);

@@ -130,10 +130,16 @@ export class WorkerChild {
     for (;;) {
       const found = this.lines.find(match);
       if (found) return found;
-      if (exited) throw new Error(`worker exited before the expected log line; stderr: ${this.stderr.slice(-2000)}`);
-      if (Date.now() > until) throw new Error(`timed out waiting for a log line; stderr: ${this.stderr.slice(-2000)}`);
+      if (exited) throw new Error(`worker exited before the expected log line\n${this.output()}`);
+      if (Date.now() > until) throw new Error(`timed out waiting for a log line\n${this.output()}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /** The end of what the process wrote, for failure messages. */
+  output(): string {
+    const last = this.lines.slice(-10).map((l) => JSON.stringify(l));
+    return `stdout:\n${last.join('\n')}\nstderr:\n${this.stderr.slice(-2000)}`;
   }
 
   async ready(): Promise<{ opsPort: number }> {

@@ -20,9 +20,12 @@ async function trackCompletions(tq: TestQueue) {
     onCompleted?.();
   });
   events.on('failed', ({ jobId }) => failed.push(jobId));
+  const stalled: string[] = [];
+  events.on('stalled', ({ jobId }) => stalled.push(jobId));
   return {
     completed,
     failed,
+    stalled,
     firstCompletion: new Promise<void>((resolve) => (onCompleted = resolve)),
     close: async () => {
       await events.close();
@@ -83,6 +86,31 @@ describe('worker process: crashes and shutdown', () => {
     expect([...tracker.completed.values()].every((n) => n === 1)).toBe(true);
     expect(tracker.failed).toEqual([]);
     expect((await keysUnder(tq.redis, prefix)).filter((k) => k.includes(':blob:'))).toEqual([]);
+  });
+
+  it('keeps the locks of held jobs alive while a batch takes longer than LOCK_DURATION_MS', async () => {
+    const prefix = uniquePrefix('wlock');
+    const tq = new TestQueue(prefix);
+    queues.push(tq);
+    const tracker = await trackCompletions(tq);
+    closers.push(tracker.close);
+    const scenes = loadFixtures().filter((f) => f.name.startsWith('scene_'));
+    const ids = await tq.enqueue(Array.from({ length: 64 }, (_, i) => scenes[i % scenes.length]!));
+
+    // Big batches of camera frames on one inference thread hold each job well past the 1 s lock.
+    const worker = start(prefix, { BATCH_MAX_SIZE: '32', LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '1000', INTRA_OP_THREADS: '1' });
+    await worker.ready();
+    await tq.waitFinished(ids.length, 90_000);
+
+    const held: number[] = [];
+    for (const id of ids) {
+      const job = await tq.queue.getJob(id);
+      expect(await job!.getState()).toBe('completed');
+      held.push(job!.finishedOn! - job!.processedOn!);
+    }
+    expect(Math.max(...held)).toBeGreaterThan(1000); // the premise: jobs were held longer than their lock
+    expect(tracker.stalled).toEqual([]);
+    expect(tracker.failed).toEqual([]);
   });
 
   it('SIGTERM mid-batch: the batch in hand completes, the process exits 0, the rest stays waiting', async () => {

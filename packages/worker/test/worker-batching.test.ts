@@ -43,7 +43,7 @@ describe('worker process: batching and per-job failures', () => {
     const ids = await tq.enqueue(pick(40));
     const worker = start();
     await worker.ready();
-    await tq.waitFinished(ids.length);
+    await tq.waitFinished(ids.length, 100_000);
 
     const sizes: number[] = [];
     for (const id of ids) {
@@ -58,7 +58,7 @@ describe('worker process: batching and per-job failures', () => {
     expect(batches.reduce((n, b) => n + (b.completed as number), 0)).toBe(40);
     expect(batches.length).toBeLessThan(40);
     expect(await blobKeys(tq, prefix)).toEqual([]);
-  });
+  }, 120_000);
 
   it('fails a corrupt image alone with invalid_image after one attempt; the rest of its batch completes', async () => {
     const { prefix, tq, start } = setup({ BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '200', JOB_ATTEMPTS: '3' });
@@ -67,7 +67,7 @@ describe('worker process: batching and per-job failures', () => {
     const badId = ids[3]!;
     const worker = start();
     await worker.ready();
-    await tq.waitFinished(ids.length);
+    await tq.waitFinished(ids.length, 100_000);
 
     const bad = await tq.queue.getJob(badId);
     expect(await bad!.getState()).toBe('failed');
@@ -80,7 +80,7 @@ describe('worker process: batching and per-job failures', () => {
       expect((job!.returnvalue as DetectJobReturn).batchSize).toBe(8);
     }
     expect(await blobKeys(tq, prefix)).toEqual([]);
-  });
+  }, 120_000);
 
   it('fails a job whose deadline passed with expired, without inference or retry', async () => {
     const { prefix, tq, start } = setup({ JOB_ATTEMPTS: '3' });
@@ -97,7 +97,7 @@ describe('worker process: batching and per-job failures', () => {
     await worker.waitForLog((l) => l.msg === 'job failed' && l.jobId === id);
     expect(worker.batches()).toEqual([]); // no batch reached inference
     expect(await blobKeys(tq, prefix)).toEqual([]);
-  });
+  }, 120_000);
 
   it('fails a job whose image blob is gone with expired, without retry', async () => {
     const { prefix, tq, start } = setup({ JOB_ATTEMPTS: '3' });
@@ -111,5 +111,5 @@ describe('worker process: batching and per-job failures', () => {
     expect(job!.failedReason).toMatch(/^expired: /);
     expect(job!.attemptsMade).toBe(1);
     expect(await blobKeys(tq, prefix)).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -51,7 +51,7 @@ describe('worker process: fixtures through the queue', () => {
     const fixtures = loadFixtures();
     expect(fixtures.length).toBe(Object.keys(golden.images).length);
     const ids = await tq.enqueue(fixtures);
-    await tq.waitFinished(ids.length);
+    await tq.waitFinished(ids.length, 100_000);
 
     for (const [i, fixture] of fixtures.entries()) {
       const job = await tq.queue.getJob(ids[i]!);
@@ -84,5 +84,5 @@ describe('worker process: fixtures through the queue', () => {
     }
     // Finished jobs leave no image bytes behind.
     expect((await keysUnder(tq.redis, prefix)).filter((k) => k.includes(':blob:'))).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -76,7 +76,7 @@ describe('worker process: crashes and shutdown', () => {
 
     const survivor = start(prefix, env);
     await survivor.ready();
-    await tq.waitFinished(ids.length, 60_000);
+    await tq.waitFinished(ids.length, 120_000);
 
     const counts = await tq.queue.getJobCounts('completed', 'failed', 'active', 'waiting');
     expect(counts).toMatchObject({ completed: 60, failed: 0, active: 0, waiting: 0 });
@@ -86,7 +86,7 @@ describe('worker process: crashes and shutdown', () => {
     expect([...tracker.completed.values()].every((n) => n === 1)).toBe(true);
     expect(tracker.failed).toEqual([]);
     expect((await keysUnder(tq.redis, prefix)).filter((k) => k.includes(':blob:'))).toEqual([]);
-  });
+  }, 150_000);
 
   it('keeps the locks of held jobs alive while a batch takes longer than LOCK_DURATION_MS', async () => {
     const prefix = uniquePrefix('wlock');
@@ -100,7 +100,7 @@ describe('worker process: crashes and shutdown', () => {
     // Big batches of camera frames on one inference thread hold each job well past the 1 s lock.
     const worker = start(prefix, { BATCH_MAX_SIZE: '32', LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '1000', INTRA_OP_THREADS: '1' });
     await worker.ready();
-    await tq.waitFinished(ids.length, 90_000);
+    await tq.waitFinished(ids.length, 180_000);
 
     const held: number[] = [];
     for (const id of ids) {
@@ -111,7 +111,7 @@ describe('worker process: crashes and shutdown', () => {
     expect(Math.max(...held)).toBeGreaterThan(1000); // the premise: jobs were held longer than their lock
     expect(tracker.stalled).toEqual([]);
     expect(tracker.failed).toEqual([]);
-  });
+  }, 200_000);
 
   it('SIGTERM mid-batch: the batch in hand completes, the process exits 0, the rest stays waiting', async () => {
     const prefix = uniquePrefix('wterm');
@@ -138,5 +138,5 @@ describe('worker process: crashes and shutdown', () => {
     // Blobs of completed jobs are gone, those of waiting jobs are still there for the next worker.
     const blobs = (await keysUnder(tq.redis, prefix)).filter((k) => k.includes(':blob:'));
     expect(blobs.length).toBe(counts.waiting);
-  });
+  }, 120_000);
 });

@@ -143,8 +143,8 @@ export class WorkerChild {
   }
 
   async ready(): Promise<{ opsPort: number }> {
-    const listening = await this.waitForLog((l) => l.msg.startsWith('ops endpoints listening'));
-    await this.waitForLog((l) => l.msg === 'worker ready');
+    const listening = await this.waitForLog((l) => l.msg.startsWith('ops endpoints listening'), 60_000);
+    await this.waitForLog((l) => l.msg === 'worker ready', 60_000);
     return { opsPort: listening.port as number };
   }
 

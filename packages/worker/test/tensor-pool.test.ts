@@ -19,7 +19,7 @@ describe('TensorPool', () => {
   it('replaces a buffer that was transferred away and never came back', async () => {
     const pool = new TensorPool(12, 1);
     const t = await pool.acquire();
-    structuredClone(t.buffer, { transfer: [t.buffer] }); // detaches it, as a crashed thread would leave it
+    structuredClone(t.buffer, { transfer: [t.buffer as ArrayBuffer] }); // detaches it, as a crashed thread would leave it
     expect(t.length).toBe(0);
     pool.release(t);
     expect((await pool.acquire()).length).toBe(12);

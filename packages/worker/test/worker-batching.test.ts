@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { DetectJobReturn } from '@maskq/shared';
-import { deleteKeysUnder, keysUnder, uniquePrefix } from '../../../test-support/redis.js';
+import { deleteKeysUnder, uniquePrefix } from '../../../test-support/redis.js';
 import { TestQueue, WorkerChild, loadFixtures, type Fixture } from './support/worker-harness.js';
 
 const fixtures = loadFixtures();
@@ -26,7 +26,6 @@ describe('worker process: batching and per-job failures', () => {
     };
     return { prefix, tq, start };
   };
-  const blobKeys = async (tq: TestQueue, prefix: string) => (await keysUnder(tq.redis, prefix)).filter((k) => k.includes(':blob:'));
 
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.dispose()));
@@ -39,7 +38,7 @@ describe('worker process: batching and per-job failures', () => {
   });
 
   it('forms batches larger than one and never larger than BATCH_MAX_SIZE', async () => {
-    const { prefix, tq, start } = setup({ BATCH_MAX_SIZE: '8' });
+    const { tq, start } = setup({ BATCH_MAX_SIZE: '8' });
     const ids = await tq.enqueue(pick(40));
     const worker = start();
     await worker.ready();
@@ -57,11 +56,11 @@ describe('worker process: batching and per-job failures', () => {
     const batches = worker.batches();
     expect(batches.reduce((n, b) => n + (b.completed as number), 0)).toBe(40);
     expect(batches.length).toBeLessThan(40);
-    expect(await blobKeys(tq, prefix)).toEqual([]);
+    expect(await tq.blobKeysLeft()).toEqual([]);
   }, 120_000);
 
   it('fails a corrupt image alone with invalid_image after one attempt; the rest of its batch completes', async () => {
-    const { prefix, tq, start } = setup({ BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '200', JOB_ATTEMPTS: '3' });
+    const { tq, start } = setup({ BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS: '200', JOB_ATTEMPTS: '3' });
     const good = pick(7);
     const ids = await tq.enqueue([...good.slice(0, 3), { bytes: corruptJpeg, format: 'jpeg' }, ...good.slice(3)]);
     const badId = ids[3]!;
@@ -79,11 +78,11 @@ describe('worker process: batching and per-job failures', () => {
       // All eight were waiting when the worker started: the bad image shared their batch.
       expect((job!.returnvalue as DetectJobReturn).batchSize).toBe(8);
     }
-    expect(await blobKeys(tq, prefix)).toEqual([]);
+    expect(await tq.blobKeysLeft()).toEqual([]);
   }, 120_000);
 
   it('fails a job whose deadline passed with expired, without inference or retry', async () => {
-    const { prefix, tq, start } = setup({ JOB_ATTEMPTS: '3' });
+    const { tq, start } = setup({ JOB_ATTEMPTS: '3' });
     const worker = start();
     await worker.ready();
     const [id] = await tq.enqueue([{ ...small[0]!, deadline: Date.now() - 1000 }]);
@@ -96,11 +95,11 @@ describe('worker process: batching and per-job failures', () => {
     expect(job!.returnvalue).toBeFalsy();
     await worker.waitForLog((l) => l.msg === 'job failed' && l.jobId === id);
     expect(worker.batches()).toEqual([]); // no batch reached inference
-    expect(await blobKeys(tq, prefix)).toEqual([]);
+    expect(await tq.blobKeysLeft()).toEqual([]);
   }, 120_000);
 
   it('fails a job whose image blob is gone with expired, without retry', async () => {
-    const { prefix, tq, start } = setup({ JOB_ATTEMPTS: '3' });
+    const { tq, start } = setup({ JOB_ATTEMPTS: '3' });
     const [id] = await tq.enqueue([small[0]!]);
     await tq.redis.del(tq.blobStore.keyFor(id!));
     const worker = start();
@@ -110,6 +109,6 @@ describe('worker process: batching and per-job failures', () => {
     expect(await job!.getState()).toBe('failed');
     expect(job!.failedReason).toMatch(/^expired: /);
     expect(job!.attemptsMade).toBe(1);
-    expect(await blobKeys(tq, prefix)).toEqual([]);
+    expect(await tq.blobKeysLeft()).toEqual([]);
   }, 120_000);
 });

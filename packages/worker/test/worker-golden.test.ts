@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectJobReturn, Detection } from '@maskq/shared';
 import { fixturesDir } from '../../../test-support/paths.js';
-import { deleteKeysUnder, keysUnder, uniquePrefix } from '../../../test-support/redis.js';
+import { deleteKeysUnder, uniquePrefix } from '../../../test-support/redis.js';
 import { TestQueue, WorkerChild, loadFixtures } from './support/worker-harness.js';
 
 interface Golden {
@@ -83,6 +83,6 @@ describe('worker process: fixtures through the queue', () => {
       expect(b.batchSize as number).toBeLessThanOrEqual(8);
     }
     // Finished jobs leave no image bytes behind.
-    expect((await keysUnder(tq.redis, prefix)).filter((k) => k.includes(':blob:'))).toEqual([]);
+    expect(await tq.blobKeysLeft()).toEqual([]);
   }, 120_000);
 });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { BlobStore, createDetectQueue, createKeys, createRedis, loadConfig, type Config, type DetectJobData, type DetectQueue, type ImageFormat } from '@maskq/shared';
 import { fixtureImagesDir, modelDir } from '../../../../test-support/paths.js';
-import { testRedisUrl } from '../../../../test-support/redis.js';
+import { keysUnder, testRedisUrl } from '../../../../test-support/redis.js';
 
 const workerPackageDir = fileURLToPath(new URL('../../', import.meta.url));
 /** The served model; TEST_MODEL_DIR points elsewhere (e.g. a converter output not yet committed). */
@@ -63,6 +63,19 @@ export class TestQueue {
       if ((counts.completed ?? 0) + (counts.failed ?? 0) >= count) return;
       if (Date.now() > until) throw new Error(`timed out waiting for ${count} finished jobs: ${JSON.stringify(counts)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * Blob keys still in Redis once they stop disappearing: a worker deletes the blobs of a batch
+   * just after completing its jobs, so a check right after the last completion must wait a little.
+   */
+  async blobKeysLeft(allowed: (key: string) => boolean = () => false, timeoutMs = 5000): Promise<string[]> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const left = (await keysUnder(this.redis, this.prefix)).filter((k) => k.includes(':blob:') && !allowed(k));
+      if (left.length === 0 || Date.now() > until) return left;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 

@@ -16,3 +16,4 @@ export {
 } from './infer/session.js';
 export { defaultModelDir, type ModelSpec } from './model/manifest.js';
 export { loadModelSpec, parseManifest, toModelSpec } from './model/load.js';
+export { runtimeVersions } from './versions.js';

@@ -4,7 +4,7 @@ import { createOrtSession, type DetectorLogger, type ExecutionProvider, type Gra
 import { loadModelSpec } from './model/load.js';
 import type { ModelSpec } from './model/manifest.js';
 import { generateAnchors, postprocess, type PostprocessParams } from './postprocess/index.js';
-import { createBatchTensor, imageTensorSize, preprocessInto, type TensorGeometry } from './preprocess/index.js';
+import { createBatchTensor, defaultMaxPixels, imageTensorSize, preprocessInto, type TensorGeometry } from './preprocess/index.js';
 
 export interface DetectorOptions {
   /** Folder with model.json and the .onnx file; default: the repository's models/face-mask/1.0.0. */
@@ -27,7 +27,6 @@ export interface DetectorOptions {
   session?: InferenceSession;
 }
 
-export const defaultMaxPixels = 50_000_000;
 export const defaultMaxBatchSize = 16;
 
 function asMaskqError(err: unknown): MaskqError {

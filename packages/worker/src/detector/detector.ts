@@ -15,6 +15,8 @@ export interface DetectorOptions {
   /** 0 or absent: ONNX Runtime picks (one per core). */
   intraOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** false stops idle ONNX Runtime threads from spinning (kinder to a shared CPU). */
+  intraOpSpinning?: boolean;
   /** Largest accepted image in pixels (width × height), checked on the header before decoding. Default 50 M. */
   maxPixels?: number;
   /** Images per inference call in detectBatch. Default 16. */
@@ -65,6 +67,7 @@ export class Detector {
         cudaFallback: options.cudaFallback,
         intraOpThreads: options.intraOpThreads,
         graphOptimizationLevel: options.graphOptimizationLevel,
+        intraOpSpinning: options.intraOpSpinning,
         logger: options.logger,
       }));
     const params: PostprocessParams = {

@@ -55,6 +55,16 @@ describe('Detector', () => {
     expect(ok[2]!.summary.faces).toBe(4);
   });
 
+  it('runs with non-spinning intra-op threads and gives the same answer', async () => {
+    const d = await Detector.create({ intraOpThreads: 2, intraOpSpinning: false });
+    try {
+      const bytes = await image('scene_4faces_1280x720.jpg');
+      expect(await d.detect(bytes)).toEqual(await detector.detect(bytes));
+    } finally {
+      await d.close();
+    }
+  });
+
   it('refuses to work after close()', async () => {
     const d = await Detector.create({ intraOpThreads: 1 });
     await d.close();

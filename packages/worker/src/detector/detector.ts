@@ -4,7 +4,7 @@ import { createOrtSession, type DetectorLogger, type ExecutionProvider, type Gra
 import { loadModelSpec } from './model/load.js';
 import type { ModelSpec } from './model/manifest.js';
 import { generateAnchors, postprocess, type PostprocessParams } from './postprocess/index.js';
-import { createBatchTensor, imageTensorSize, preprocessInto, type TensorGeometry } from './preprocess/index.js';
+import { createBatchTensor, defaultMaxPixels, imageTensorSize, preprocessInto, type TensorGeometry } from './preprocess/index.js';
 
 export interface DetectorOptions {
   /** Folder with model.json and the .onnx file; default: the repository's models/face-mask/1.0.0. */
@@ -15,6 +15,8 @@ export interface DetectorOptions {
   /** 0 or absent: ONNX Runtime picks (one per core). */
   intraOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** false stops idle ONNX Runtime threads from spinning (kinder to a shared CPU). */
+  intraOpSpinning?: boolean;
   /** Largest accepted image in pixels (width × height), checked on the header before decoding. Default 50 M. */
   maxPixels?: number;
   /** Images per inference call in detectBatch. Default 16. */
@@ -27,7 +29,6 @@ export interface DetectorOptions {
   session?: InferenceSession;
 }
 
-export const defaultMaxPixels = 50_000_000;
 export const defaultMaxBatchSize = 16;
 
 function asMaskqError(err: unknown): MaskqError {
@@ -66,6 +67,7 @@ export class Detector {
         cudaFallback: options.cudaFallback,
         intraOpThreads: options.intraOpThreads,
         graphOptimizationLevel: options.graphOptimizationLevel,
+        intraOpSpinning: options.intraOpSpinning,
         logger: options.logger,
       }));
     const params: PostprocessParams = {

@@ -2,7 +2,7 @@
  * @maskq/worker/detector — face-mask detection as a library, usable without
  * Redis or the worker: `const d = await Detector.create(); await d.detect(bytes)`.
  */
-export { Detector, defaultMaxBatchSize, defaultMaxPixels, type DetectorOptions } from './detector.js';
+export { Detector, defaultMaxBatchSize, type DetectorOptions } from './detector.js';
 export * from './preprocess/index.js';
 export * from './postprocess/index.js';
 export {
@@ -16,3 +16,4 @@ export {
 } from './infer/session.js';
 export { defaultModelDir, type ModelSpec } from './model/manifest.js';
 export { loadModelSpec, parseManifest, toModelSpec } from './model/load.js';
+export { runtimeVersions } from './versions.js';

@@ -47,6 +47,11 @@ export interface OrtSessionOptions {
   intraOpThreads?: number;
   /** 'extended' by default: 'all' measured ~4× slower on this model on CPU (NCHWc layout). */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Let idle intra-op threads spin (ONNX Runtime's default, true). Spinning
+   * wastes CPU that other processes on a shared node could use.
+   */
+  intraOpSpinning?: boolean;
   logger?: DetectorLogger;
 }
 
@@ -58,6 +63,7 @@ function sessionOptions(options: OrtSessionOptions, provider: ExecutionProvider)
     interOpNumThreads: 1,
   };
   if (options.intraOpThreads !== undefined && options.intraOpThreads > 0) result.intraOpNumThreads = options.intraOpThreads;
+  if (options.intraOpSpinning === false) result.extra = { session: { intra_op: { allow_spinning: '0' } } };
   return result;
 }
 

@@ -12,9 +12,12 @@ export interface TensorGeometry {
 /** The model's input geometry (260×260 for the AIZOO face-mask model). */
 export const defaultTensorGeometry: TensorGeometry = { width: 260, height: 260 };
 
-export interface PreprocessOptions extends DecodeOptions {
+export interface PreprocessOptions extends Partial<DecodeOptions> {
   geometry?: TensorGeometry;
 }
+
+/** Default pixel limit (the MAX_IMAGE_PIXELS default). */
+export const defaultMaxPixels = 50_000_000;
 
 /** Floats one image occupies in an NCHW batch tensor. */
 export function imageTensorSize(geometry: TensorGeometry = defaultTensorGeometry): number {
@@ -36,14 +39,14 @@ export async function preprocessInto(
   bytes: Uint8Array,
   tensor: Float32Array,
   index: number,
-  options: PreprocessOptions,
+  options: PreprocessOptions = {},
 ): Promise<{ width: number; height: number }> {
   const geometry = options.geometry ?? defaultTensorGeometry;
   const size = imageTensorSize(geometry);
   if (!Number.isInteger(index) || index < 0 || (index + 1) * size > tensor.length) {
     throw new RangeError(`batch slot ${index} is outside a tensor of ${tensor.length / size} images`);
   }
-  const image = await decodeImage(bytes, options);
+  const image = await decodeImage(bytes, { maxPixels: options.maxPixels ?? defaultMaxPixels });
   resizeBilinearToPlanar(image, tensor, index * size, geometry.width, geometry.height);
   return { width: image.width, height: image.height };
 }

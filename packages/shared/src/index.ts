@@ -13,3 +13,4 @@ export * from './blobs/blob-store.js';
 export * from './jobs/detect-queue.js';
 export * from './jobs/failure.js';
 export * from './jobs/job-resource.js';
+export * from './images/sniff.js';

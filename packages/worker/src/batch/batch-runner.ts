@@ -39,7 +39,10 @@ export class BatchRunner {
         const token = `${this.tokenPrefix}:${++this.batchSeq}`;
         const jobs = await this.collector.collect(token);
         if (jobs.length === 0) continue;
-        const prepared = await this.pipeline.prepare(jobs, token);
+        const prepared = await this.pipeline.prepare(jobs, token).catch((err: unknown) => {
+          this.pipeline.abandon(jobs);
+          throw err;
+        });
         await inFlight;
         inFlight = this.pipeline.run(prepared).catch((err: unknown) => {
           this.logger.error({ err }, 'batch failed unexpectedly');

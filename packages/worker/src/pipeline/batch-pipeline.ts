@@ -91,8 +91,25 @@ export class BatchPipeline {
     };
   }
 
+  /**
+   * Stops renewing the locks of jobs a failed step left behind, so the stalled
+   * checker gives them to a worker that can process them instead of them
+   * staying locked forever.
+   */
+  abandon(jobs: DetectJob[]): void {
+    this.deps.lockKeeper.release(ids(jobs));
+  }
+
   /** ONE inference call for the batch, then each job completes with its own result. */
   async run(batch: PreparedBatch): Promise<void> {
+    try {
+      await this.inferAndPublish(batch);
+    } finally {
+      this.abandon(batch.slots.map((slot) => slot.job)); // no-op for jobs already published
+    }
+  }
+
+  private async inferAndPublish(batch: PreparedBatch): Promise<void> {
     const { inference, postprocessor, publisher, tensorPool, logger } = this.deps;
     if (!batch.tensor || batch.slots.length === 0) return;
     const jobs = batch.slots.map((slot) => slot.job);

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import type { ErrorBody } from '@maskq/shared';
 import { isMaskqError } from '@maskq/shared';
-import { HttpError } from './http-error.js';
+import { HttpError, statusForCode } from './http-error.js';
 import { isRedisUnavailable } from './redis-guard.js';
 
 interface BodyParserError extends Error {
@@ -13,7 +13,7 @@ interface BodyParserError extends Error {
 /** Turns anything thrown by a route or middleware into an HttpError a client can act on. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  if (isMaskqError(err)) return new HttpError(500, err.code, err.message, { cause: err });
+  if (isMaskqError(err)) return new HttpError(statusForCode(err.code), err.code, err.message, { cause: err });
   if (err instanceof multer.MulterError) {
     switch (err.code) {
       case 'LIMIT_FILE_SIZE':
@@ -69,6 +69,7 @@ export function errorHandler(): ErrorRequestHandler {
     }
     const body: ErrorBody = { error: { code: httpError.code, message: httpError.message } };
     if (httpError.status === 503) res.setHeader('Retry-After', '1');
+    for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
     res.status(httpError.status).json(body);
   };
 }

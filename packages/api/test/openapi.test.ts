@@ -4,7 +4,6 @@ import addFormats from 'ajv-formats';
 import { createLogger, detectJobReturnSchema, jobResourceSchema } from '@maskq/shared';
 import { createApp } from '../src/index.js';
 import { buildOpenApiDocument } from '../src/openapi/document.js';
-import { contentSecurityPolicy } from '../src/openapi/docs-router.js';
 import { uniquePrefix } from '../../../test-support/redis.js';
 import { fakeReturn, fixture, form, startTestApi, startTestWorker, type TestApi } from './harness.js';
 import { registeredRoutes } from './routes-walk.js';
@@ -65,6 +64,7 @@ describe('OpenAPI document', () => {
   it('documents exactly the routes the app registers', () => {
     const app = createApp({
       config: api.config,
+      keys: api.keys,
       detectQueue: api.detectQueue,
       blobStore: api.blobStore,
       events: api.events,
@@ -133,7 +133,9 @@ describe('served documents', () => {
   it('GET /docs serves Swagger UI from the package, under a strict CSP, with no off-site URL', async () => {
     const res = await fetch(`${api.url}/docs`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-security-policy')).toBe(contentSecurityPolicy);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'self'/);
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
     const html = await res.text();
     expect(html).not.toMatch(/https?:\/\//);
     expect(html).not.toMatch(/<script>[^<]/); // no inline script

@@ -37,14 +37,14 @@ const errorExamples: Record<number, { code: ErrorCode; message: string; descript
   400: { code: 'invalid_request', message: 'no image: send one file in field "image"', description: 'Malformed request: no file, bad field, bad metadata (`invalid_metadata`), bad parameter, empty image (`invalid_image`).' },
   401: { code: 'unauthorized', message: 'missing or invalid API key', description: 'API keys are enabled and the `Authorization: Bearer` key is missing or wrong.' },
   404: { code: 'not_found', message: 'no job 0b6f5c1e-8f0e-4a57-9a43-2f1f2f7b9c11', description: 'No such job (never existed, or its result expired).' },
-  409: { code: 'conflict', message: 'job 0b6f5c1e-8f0e-4a57-9a43-2f1f2f7b9c11 is processing and can no longer be cancelled', description: 'The job is already processing or finished.' },
+  409: { code: 'conflict', message: 'job 0b6f5c1e-8f0e-4a57-9a43-2f1f2f7b9c11 is processing and can no longer be cancelled', description: 'A conflict: the job is already processing or finished (cancel), or the Idempotency-Key was used with another image.' },
   410: { code: 'expired', message: 'the job waited longer than max_wait_ms', description: 'The job expired before it started.' },
   413: { code: 'payload_too_large', message: 'image larger than 10485760 bytes', description: 'The image is larger than MAX_IMAGE_BYTES.' },
   415: { code: 'unsupported_format', message: 'not an image we take (jpeg, png, webp, gif, tiff, avif, heif)', description: 'Not a supported image (checked by magic bytes), or a body that is neither multipart nor a raw image.' },
   422: { code: 'invalid_callback_url', message: 'callback_url must be a public http(s) URL', description: 'The callback cannot be used (`invalid_callback_url`, `webhooks_disabled`) or the image cannot be decoded (`invalid_image`).' },
   429: { code: 'rate_limited', message: 'too many requests, retry later', description: 'Rate limit reached; see `Retry-After`.' },
   500: { code: 'inference_failed', message: 'the model failed on this image', description: 'The worker failed (`inference_failed`, `internal_error`).' },
-  503: { code: 'unavailable', message: 'the queue is unavailable, retry later', description: 'Redis is unreachable or the queue is overloaded; see `Retry-After`.' },
+  503: { code: 'overloaded', message: 'too many jobs are waiting; retry later', description: 'Too many jobs waiting (`overloaded`) or Redis unreachable (`unavailable`); see `Retry-After`.' },
 };
 
 const requestIdHeader = {
@@ -115,6 +115,32 @@ const metadataHeaderParameter = {
   example: '{"camera":"door-3"}',
 };
 
+/** For a raw image body the submission fields come in the query string (multipart sends them as form fields). */
+function rawBodyFieldParameters(): unknown[] {
+  return Object.entries(submitFieldProperties())
+    .filter(([name]) => name !== 'metadata')
+    .map(([name, property]) => {
+      const { description, examples, ...rest } = property;
+      return {
+        name,
+        in: 'query',
+        required: false,
+        description: `Raw image bodies only (multipart sends it as a form field). ${String(description ?? '')}`.trim(),
+        schema: rest,
+        ...(Array.isArray(examples) && examples.length > 0 ? { example: examples[0] } : {}),
+      };
+    });
+}
+
+const idempotencyKeyParameter = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'Makes a retried submission safe: the same key with the same image within 24 h answers the first job (200, `Idempotent-Replayed: true`) instead of queueing another; with a different image, 409 `conflict`.',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+  example: 'upload-2026-01-15-door-3-000123',
+};
+
 const jobIdParameter = {
   name: 'id',
   in: 'path',
@@ -161,11 +187,15 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
         summary: 'Submit one image',
         description:
           'Queues one image for detection and answers at once with the job id. Send multipart/form-data with the file in field `image` (plus optional fields), or the raw image bytes as the body.',
-        parameters: [metadataHeaderParameter],
+        parameters: [idempotencyKeyParameter, metadataHeaderParameter, ...rawBodyFieldParameters()],
         requestBody: imageRequestBody([{ name: 'image', description: 'The image file.' }], true),
         responses: {
           '202': jsonResponse('Queued.', 'AcceptedJob', undefined, { Location: { description: 'The job URL.', schema: { type: 'string' } } }),
-          ...errors(400, 401, 413, 415, 422, 429, 503),
+          '200': jsonResponse('An idempotent replay: this Idempotency-Key already queued this image; the same job.', 'AcceptedJob', undefined, {
+            Location: { description: 'The job URL.', schema: { type: 'string' } },
+            'Idempotent-Replayed': { description: 'Always `true`.', schema: { type: 'string', const: 'true' } },
+          }),
+          ...errors(400, 401, 409, 413, 415, 422, 429, 503),
         },
       },
     },
@@ -242,7 +272,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
         summary: 'Detect synchronously',
         description:
           'Queues the image like POST /v1/jobs and waits for the result up to `timeout_ms`. On timeout (504) the job keeps running and can be polled at `links.self`. File in field `image` or `file`, or a raw image body.',
-        parameters: [...queryParameters(detectQuerySchema), metadataHeaderParameter],
+        parameters: [...queryParameters(detectQuerySchema), metadataHeaderParameter, ...rawBodyFieldParameters()],
         requestBody: imageRequestBody(
           [
             { name: 'image', description: 'The image file (or use field `file`).' },
@@ -273,7 +303,12 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
               },
             },
           },
-          '504': jsonResponse('No result within timeout_ms; the job continues.', 'DetectFailure'),
+          '504': jsonResponse('No result within timeout_ms; the job continues.', 'DetectFailure', {
+            success: false,
+            id: 'a1b2c3',
+            error: { code: 'timeout', message: 'no result within 10000 ms; the job continues, poll /v1/jobs/a1b2c3' },
+            links: { self: '/v1/jobs/a1b2c3' },
+          }),
         },
       },
     },
@@ -289,6 +324,19 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
         responses: {
           '200': jsonResponse('Ready.', 'Readiness'),
           '503': jsonResponse('Not ready.', 'Readiness', { status: 'not_ready', redis: 'unavailable', model: { name: 'face-mask', version: '1.0.0' } }),
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        tags: ['operations'],
+        operationId: 'metrics',
+        summary: 'Prometheus metrics',
+        description: 'Prometheus text format. Behind `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set (not the API keys).',
+        security: [{ metricsToken: [] }, {}],
+        responses: {
+          '200': { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' }, example: '# TYPE maskq_jobs_submitted_total counter\nmaskq_jobs_submitted_total{service="api",kind="detect"} 42\n' } } },
+          ...errors(401),
         },
       },
     },
@@ -334,6 +382,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
       schemas,
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key, `Authorization: Bearer <key>`, when the server has API keys configured.' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, for /metrics only.' },
       },
     },
   };

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type RequestHandler } from 'express';
-import { contentSecurityPolicy } from '../openapi/docs-router.js';
 
 /** packages/web/dist beside this package (source and dist layouts), or MASKQ_WEB_DIST. */
 export function defaultWebDist(): string {
@@ -25,7 +24,6 @@ export function webSite(distDir: string | null = defaultWebDist()): RequestHandl
     setHeaders(res, path) {
       const immutable = path.startsWith(join(distDir, 'assets'));
       res.setHeader('Cache-Control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-      if (path.endsWith('.html')) res.setHeader('Content-Security-Policy', contentSecurityPolicy);
     },
   });
 }

@@ -1,4 +1,5 @@
 import { errorFromResponse, MaskqApiError, MaskqTimeoutError } from './errors.js';
+import type * as NodeFs from 'node:fs/promises';
 import { readServerSentEvents } from './sse.js';
 import { terminalStatuses, type AcceptedJob, type BatchEntry, type DetectResponse, type FinishedJob, type JobResource } from './types.js';
 
@@ -45,8 +46,10 @@ const isTerminal = (job: JobResource): job is FinishedJob => terminalStatuses.in
 
 async function toBlob(image: ImageInput, filename?: string): Promise<{ blob: Blob; filename: string }> {
   if (typeof image === 'string') {
-    const [{ readFile }, { basename }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-    return { blob: new Blob([await readFile(image)]), filename: filename ?? basename(image) };
+    // Node only; a variable specifier keeps browser bundlers from pulling node:fs in.
+    const fsModule = 'node:fs/promises';
+    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as typeof NodeFs;
+    return { blob: new Blob([await readFile(image)]), filename: filename ?? image.split(/[\\/]/).pop() ?? 'image' };
   }
   const name = filename ?? (typeof File !== 'undefined' && image instanceof File ? image.name : 'image');
   if (image instanceof Blob) return { blob: image, filename: name };
@@ -133,6 +136,17 @@ export class MaskqClient {
   async get(id: string, options: { signal?: AbortSignal } = {}): Promise<JobResource> {
     const res = await this.#request(`/v1/jobs/${encodeURIComponent(id)}`, options.signal ? { signal: options.signal } : {});
     return (await res.json()) as JobResource;
+  }
+
+  /** `GET /v1/jobs/:id/annotated.jpg` (jobs submitted with `annotate`): the JPEG, or undefined when there is none (404). */
+  async annotatedImage(id: string, options: { signal?: AbortSignal } = {}): Promise<Blob | undefined> {
+    try {
+      const res = await this.#request(`/v1/jobs/${encodeURIComponent(id)}/annotated.jpg`, { headers: { accept: 'image/jpeg' }, ...(options.signal ? { signal: options.signal } : {}) });
+      return await res.blob();
+    } catch (err) {
+      if (err instanceof MaskqApiError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   /** `DELETE /v1/jobs/:id`: cancels a job that has not started (409 `conflict` otherwise). */

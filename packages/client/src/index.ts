@@ -1,5 +1,2 @@
-export { MaskqClient, type ImageInput, type MaskqClientOptions, type SubmitOptions, type WaitOptions } from './client.js';
-export { MaskqApiError, MaskqTimeoutError, WebhookVerificationError } from './errors.js';
+export * from './core.js';
 export { verifyWebhook } from './webhook.js';
-export { readServerSentEvents, type ServerSentEvent } from './sse.js';
-export * from './types.js';

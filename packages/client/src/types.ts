@@ -1,5 +1,5 @@
 // Types only: erased at build time, so the client has no runtime dependency on @maskq/shared.
-import type { DetectionResult, JobResource, JobStatus } from '@maskq/shared';
+import type { DetectionResult, ErrorCode, JobResource, JobStatus } from '@maskq/shared';
 
 export type { Detection, DetectionResult, ErrorCode, JobResource, JobStatus, Label } from '@maskq/shared';
 
@@ -13,7 +13,7 @@ export interface AcceptedJob {
 
 export type BatchEntry =
   | { index: number; id: string; status: 'queued'; links: { self: string } }
-  | { index: number; filename?: string; error: { code: import('@maskq/shared').ErrorCode; message: string } };
+  | { index: number; filename?: string; error: { code: ErrorCode; message: string } };
 
 export interface DetectResponse {
   success: true;

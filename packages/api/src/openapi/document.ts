@@ -368,7 +368,6 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
       version: options.version ?? '0.1.0',
       summary: 'Face-mask detection as a queue: submit images, get results by polling, server-sent events, webhook or a sync call.',
       description: `Every error is \`{ "error": { "code", "message" } }\`. Codes: ${errorCodes.map((c) => `\`${c}\``).join(', ')}.`,
-      license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: options.serverUrl ?? '/' }],
     tags: [

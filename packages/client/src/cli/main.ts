@@ -89,14 +89,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const timeoutMs = values.timeout === undefined ? 120_000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
-    io.stderr.write(`maskq: --timeout must be a positive integer (milliseconds)\n`);
+    io.stderr.write(`maskq: --timeout must be a positive integer (milliseconds)\n\n${usage}`);
     return 2;
   }
   const baseUrl = values.server ?? io.env.MASKQ_URL ?? 'http://127.0.0.1:8000';
   try {
     new URL(baseUrl);
   } catch {
-    io.stderr.write(`maskq: --server must be a URL such as http://127.0.0.1:8000\n`);
+    io.stderr.write(`maskq: --server must be a URL such as http://127.0.0.1:8000\n\n${usage}`);
     return 2;
   }
   const apiKey = values.key ?? io.env.MASKQ_API_KEY;

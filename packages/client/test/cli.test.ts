@@ -10,6 +10,7 @@ import { WorkerChild } from '../../worker/test/support/worker-harness.js';
 import { startTestApi, type TestApi } from '../../api/test/harness.js';
 import { createApiKeyring } from '../../api/src/auth/api-keys.js';
 import { formatTable } from '../src/cli/table.js';
+import { ProgressBar } from '../src/cli/progress.js';
 
 // The CLI as a child process against a real API and a real worker process (the model).
 const apiKey = 'mq_cli_test_key_0123456789abcdef';
@@ -118,5 +119,32 @@ describe('formatTable', () => {
     expect(formatTable(['file', 'faces'], [['a.jpg', 3], ['long-name.jpg', 12]])).toBe(
       'file           faces\n-------------  -----\na.jpg              3\nlong-name.jpg     12\n',
     );
+  });
+});
+
+describe('ProgressBar', () => {
+  const stream = (isTTY: boolean) => {
+    const written: string[] = [];
+    return { written, stream: { isTTY, columns: 80, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream };
+  };
+
+  it('redraws one line on a TTY and clears it at the end', () => {
+    const tty = stream(true);
+    const bar = new ProgressBar(tty.stream, 4, 'submit');
+    bar.tick();
+    bar.tick(true);
+    bar.finish();
+    expect(tty.written.at(-2)).toMatch(/^\r\x1b\[2Ksubmit \[#+\.+\] 2\/4, 1 failed$/);
+    expect(tty.written.at(-1)).toBe('\r\x1b[2K');
+  });
+
+  it('writes nothing when stderr is not a TTY, or for one image', () => {
+    const pipe = stream(false);
+    const bar = new ProgressBar(pipe.stream, 4, 'submit');
+    bar.tick();
+    bar.finish();
+    const single = stream(true);
+    new ProgressBar(single.stream, 1, 'submit').finish();
+    expect([...pipe.written, ...single.written]).toEqual([]);
   });
 });

@@ -43,26 +43,26 @@ async function openPage(path: string): Promise<{ page: Page; problems: string[] 
     if (msg.type() === 'error' && !/status of 40[14]/.test(msg.text())) problems.push(`console: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[]; __statuses: Record<string, string[]> };
-    w.__csp = [];
-    w.__statuses = {};
-    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  // Runs in the page before its scripts (a string: this file is compiled without the DOM lib).
+  await page.addInitScript(`
+    window.__csp = [];
+    window.__statuses = {};
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
     new MutationObserver((records) => {
       for (const r of records) {
-        const el = r.target as HTMLElement;
-        if (r.attributeName !== 'data-status' || !el.dataset.file) continue;
-        (w.__statuses[el.dataset.file] ??= []).push(el.dataset.status ?? '');
+        const el = r.target;
+        if (r.attributeName !== 'data-status' || !el.dataset || !el.dataset.file) continue;
+        (window.__statuses[el.dataset.file] ??= []).push(el.dataset.status || '');
       }
     }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-status'] });
-  });
+  `);
   const response = await page.goto(`${api.url}${path}`);
   expect(response?.status()).toBe(200);
   return { page, problems };
 }
 
 async function cspViolations(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+  return page.evaluate<string[]>('window.__csp');
 }
 
 describe('web page', () => {
@@ -92,7 +92,7 @@ describe('web page', () => {
     const { page, problems } = await openPage('/');
     await page.locator('#api-key').fill(apiKey);
     await page.locator('#key-form button').click();
-    expect(await page.evaluate(() => localStorage.getItem('maskq.apiKey'))).toBe(apiKey);
+    expect(await page.evaluate<string | null>("localStorage.getItem('maskq.apiKey')")).toBe(apiKey);
 
     await page.locator('#files').setInputFiles(images.map((name) => join(fixtureImagesDir, name)));
     const done = page.locator('[data-testid="job"][data-status="completed"][data-rendered="true"]');
@@ -120,7 +120,7 @@ describe('web page', () => {
     }
 
     // Each card showed queued before done (processing may pass between two reads).
-    const statuses = await page.evaluate(() => (window as unknown as { __statuses: Record<string, string[]> }).__statuses);
+    const statuses = await page.evaluate<Record<string, string[]>>('window.__statuses');
     for (const name of images) {
       expect(statuses[name]![0]).toBe('queued');
       expect(statuses[name]!.at(-1)).toBe('completed');

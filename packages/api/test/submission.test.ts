@@ -12,7 +12,7 @@ import {
   writeWebhookState,
   type DetectJobData,
 } from '@maskq/shared';
-import { fixture, form, startTestApi, type TestApi } from './harness.js';
+import { fixture, form, readSse, startTestApi, type SseEvent, type TestApi } from './harness.js';
 import { uniquePrefix } from '../../../test-support/redis.js';
 
 const jpeg = fixture('mask_01.jpg');
@@ -125,6 +125,19 @@ describe('callbacks', () => {
     await writeWebhookState(open.inspect, open.keys, id, { status: 'failed', attempts: 3, last_status: 500, last_error: 'HTTP 500' }, 60);
     const after = jobResourceSchema.parse(await (await fetch(`${open.url}/v1/jobs/${id}`)).json());
     expect(after.webhook).toEqual({ status: 'failed', attempts: 3, last_status: 500, last_error: 'HTTP 500' });
+  });
+
+  it('includes the webhook state in the SSE events', async () => {
+    const id = await idOf(await post(open, '/v1/jobs', [['callback_url', 'http://127.0.0.1:9/hook']]));
+    await writeWebhookState(open.inspect, open.keys, id, { status: 'pending', attempts: 0 }, 60);
+    const stop = new AbortController();
+    let first: SseEvent | undefined;
+    await readSse(`${open.url}/v1/jobs/${id}/events`, (event) => {
+      first ??= event;
+      stop.abort();
+    }, stop.signal).catch(() => undefined);
+    expect(first?.event).toBe('queued');
+    expect((JSON.parse(first!.data) as { webhook?: unknown }).webhook).toEqual({ status: 'pending', attempts: 0 });
   });
 });
 

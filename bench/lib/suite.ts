@@ -1,0 +1,48 @@
+import { runClosedLoop } from './closed-loop.js';
+import type { LoadResult } from './load-result.js';
+import { median } from './stats.js';
+import type { RunningTarget } from './targets.js';
+
+export interface ClosedSettings {
+  durationMs: number;
+  warmupMs: number;
+}
+
+/** Medians over repeated runs at one concurrency. */
+export interface ClosedAggregate {
+  system: string;
+  concurrency: number;
+  runs: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  clientCpuMsPerRequest: number;
+  /** every run's req/s, to show the spread */
+  rpsPerRun: number[];
+}
+
+export function aggregate(system: string, concurrency: number, results: readonly LoadResult[]): ClosedAggregate {
+  return {
+    system,
+    concurrency,
+    runs: results.length,
+    rps: median(results.map((r) => r.rps)),
+    p50: median(results.map((r) => r.latency.p50)),
+    p95: median(results.map((r) => r.latency.p95)),
+    p99: median(results.map((r) => r.latency.p99)),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    clientCpuMsPerRequest: median(results.map((r) => r.clientCpuMsPerRequest)),
+    rpsPerRun: results.map((r) => Math.round(r.rps * 10) / 10),
+  };
+}
+
+export async function closedRun(target: RunningTarget, concurrency: number, settings: ClosedSettings): Promise<LoadResult> {
+  const result = await runClosedLoop({ url: target.detectUrl, bodies: target.bodies, concurrency, ...settings });
+  const errors = result.errors ? `, ${result.errors} errors ${JSON.stringify(result.errorKinds)}` : '';
+  console.log(
+    `  ${target.name.padEnd(5)} c=${String(concurrency).padStart(3)}: ${result.rps.toFixed(1)} req/s, p50 ${result.latency.p50.toFixed(0)} ms, p99 ${result.latency.p99.toFixed(0)} ms${errors}`,
+  );
+  return result;
+}

@@ -16,6 +16,8 @@ export interface LoadResult {
   latency: LatencySummary;
   /** client process CPU (user + system) per request sent, ms: what the generator itself costs */
   clientCpuMsPerRequest: number;
+  /** open loop: how late the client sent versus the schedule, p99 ms (the client keeping up) */
+  sendLagP99Ms?: number;
   /** a few error messages with their counts */
   errorKinds: Record<string, number>;
 }
@@ -23,6 +25,7 @@ export interface LoadResult {
 /** Collects per-request outcomes inside a measurement window. */
 export class WindowRecorder {
   private readonly latencies: number[] = [];
+  private readonly sendLags: number[] = [];
   private errorCount = 0;
   private completedInWindow = 0;
   private sent = 0;
@@ -37,6 +40,10 @@ export class WindowRecorder {
   /** call once when the window opens */
   startCpu(): void {
     this.cpuStart = process.cpuUsage();
+  }
+
+  sendLag(ms: number): void {
+    this.sendLags.push(ms);
   }
 
   countSent(): void {
@@ -71,6 +78,7 @@ export class WindowRecorder {
       latency: summarize(this.latencies),
       clientCpuMsPerRequest: this.sent ? (cpu.user + cpu.system) / 1000 / this.sent : Number.NaN,
       errorKinds: this.errorKinds,
+      ...(this.sendLags.length ? { sendLagP99Ms: summarize(this.sendLags).p99 } : {}),
     };
   }
 }

@@ -64,7 +64,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
 
   const fire = (scheduledAt: number, body: MultipartBody): void => {
     const measured = recorder.inWindow(scheduledAt);
-    if (measured) recorder.countSent();
+    if (measured) {
+      recorder.countSent();
+      recorder.sendLag(performance.now() - scheduledAt);
+    }
     const p = target
       .post(body)
       .then(validate, (err: unknown) => (err instanceof Error ? err.message : String(err)))

@@ -31,8 +31,7 @@ export function replaceSection(document: string, name: string, content: string):
 
 const docHeader =
   '# Benchmarks\n\nHow maskq compares with the seed design (FastAPI + OpenCV DNN, inference inline). ' +
-  'Sections between `<!-- name:start/end -->` markers are written by the bench scripts; see the ' +
-  'last section for how to run them.\n';
+  'Sections between `<!-- name:start/end -->` markers are written by the bench scripts.\n';
 
 export function writeDocSection(file: string, name: string, content: string): void {
   const current = existsSync(file) ? readFileSync(file, 'utf8') : docHeader;

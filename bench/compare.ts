@@ -3,6 +3,7 @@
  *
  *   pnpm bench:compare [--only seed|maskq] [--clients 4,16] [--runs 3] [--duration 10] [--warmup 3]
  *                      [--rates 10,20,30,40,50,60,80,100] [--open-duration 8] [--no-open] [--async]
+ *                      [--maskq-workers 1]
  *
  * 1. Closed loop, alternating systems run by run (seed, maskq, seed, maskq...) so drift in the
  *    machine's load hits both alike: medians, and the ratio maskq/seed from this session.
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   try {
     for (const name of systems) {
       console.log(`starting ${name}...`);
-      running.set(name, name === 'seed' ? await startSeed() : await startMaskq());
+      running.set(name, name === 'seed' ? await startSeed() : await startMaskq({ workers: Number(args.get('maskq-workers') ?? 1) }));
     }
     console.log(`closed loop: ${runs} runs × ${closed.durationMs / 1000} s (+${closed.warmupMs / 1000} s warmup), clients ${clients.join(', ')}, alternating ${systems.join('/')}`);
     for (let run = 0; run < runs; run++) {

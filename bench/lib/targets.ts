@@ -95,8 +95,10 @@ export interface MaskqOptions {
   redisUrl?: string;
   /** form field for the image (the API takes `file` or `image`) */
   field?: string;
-  /** extra environment for the worker (EXECUTION_PROVIDER, batch settings...) */
+  /** extra environment for the workers (EXECUTION_PROVIDER, batch settings...) */
   workerEnv?: NodeJS.ProcessEnv;
+  /** worker processes to start (default 1) */
+  workers?: number;
 }
 
 /**
@@ -111,22 +113,26 @@ export async function startMaskq(options: MaskqOptions = {}): Promise<RunningTar
   const env = { ...process.env, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
   const nodeArgs = (entry: string): string[] => ['--conditions=source', '--import', 'tsx', entry];
   const api = new ManagedProcess({ name: 'maskq api', command: process.execPath, args: nodeArgs(maskqApiEntry), cwd: repoRoot, env: { ...env, PORT: String(port) } });
-  const worker = new ManagedProcess({
-    name: 'maskq worker',
-    command: process.execPath,
-    args: nodeArgs(maskqWorkerEntry),
-    cwd: repoRoot,
-    env: { ...env, WORKER_METRICS_PORT: '0', ...options.workerEnv },
-  });
+  const workers = Array.from(
+    { length: options.workers ?? 1 },
+    (_, i) =>
+      new ManagedProcess({
+        name: `maskq worker ${i + 1}`,
+        command: process.execPath,
+        args: nodeArgs(maskqWorkerEntry),
+        cwd: repoRoot,
+        env: { ...env, WORKER_METRICS_PORT: '0', ...options.workerEnv },
+      }),
+  );
   const stop = async (): Promise<void> => {
-    await Promise.all([api.stop(), worker.stop()]);
+    await Promise.all([api.stop(), ...workers.map((w) => w.stop())]);
     await deletePrefix(redisUrl, prefix);
   };
   const baseUrl = `http://127.0.0.1:${port}`;
   const detectUrl = `${baseUrl}/v1/detect`;
   const bodies = loadFixtureBodies(options.field ?? 'file');
   try {
-    await waitUntilReady('maskq (API + worker)', () => answersOneImage(detectUrl, bodies[0] as MultipartBody), [api, worker], 120_000);
+    await waitUntilReady('maskq (API + worker)', () => answersOneImage(detectUrl, bodies[0] as MultipartBody), [api, ...workers], 120_000);
   } catch (err) {
     await stop();
     throw err;

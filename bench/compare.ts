@@ -25,7 +25,7 @@ import { runOpenLoop } from './lib/open-loop.js';
 import { benchmarksDoc, docsDir, resultsDir } from './lib/paths.js';
 import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
 import { aggregate, closedRun, type ClosedAggregate } from './lib/suite.js';
-import { checkMaskqPresent, checkSeedDependencies, startMaskq, startSeed, type RunningTarget } from './lib/targets.js';
+import { checkMaskqPresent, checkRedis, checkSeedDependencies, startMaskq, startSeed, type RunningTarget } from './lib/targets.js';
 
 type SystemName = 'seed' | 'maskq';
 const colors: Record<SystemName, string> = { seed: '#d62728', maskq: '#1f77b4' };
@@ -45,7 +45,10 @@ async function main(): Promise<void> {
 
   // Fail before starting anything when a side cannot run.
   if (systems.includes('seed')) checkSeedDependencies();
-  if (systems.includes('maskq')) checkMaskqPresent();
+  if (systems.includes('maskq')) {
+    checkMaskqPresent();
+    await checkRedis();
+  }
 
   const machine = machineInfo();
   const running = new Map<SystemName, RunningTarget>();

@@ -91,6 +91,20 @@ export function checkMaskqPresent(): void {
   }
 }
 
+/** Throws a clear error when Redis does not answer PING at `redisUrl`. */
+export async function checkRedis(redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new Error(`maskq needs Redis at ${redisUrl} (set REDIS_URL): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export interface MaskqOptions {
   redisUrl?: string;
   /** form field for the image (the API takes `file` or `image`) */
@@ -108,6 +122,7 @@ export interface MaskqOptions {
 export async function startMaskq(options: MaskqOptions = {}): Promise<RunningTarget> {
   checkMaskqPresent();
   const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  await checkRedis(redisUrl);
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
   const env = { ...process.env, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     return { concurrency: c, rpsRatio: seed && mq ? mq.rps / seed.rps : Number.NaN, p99Ratio: seed && mq ? mq.p99 / seed.p99 : Number.NaN };
   });
   const closedTable = markdownTable(
-    ['clients', 'system', 'req/s (median)', 'req/s per run', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'maskq/seed req/s'],
+    ['clients', 'system', 'req/s (median)', 'req/s per run', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server CPU ms/req', 'maskq/seed req/s'],
     rows.map((r) => [
       String(r.concurrency),
       r.system,
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       fmt(r.p95, 0),
       fmt(r.p99, 0),
       String(r.errors),
+      fmt(r.serverCpuMsPerRequest),
       r.system === 'maskq' ? `${fmt(ratios.find((x) => x.concurrency === r.concurrency)?.rpsRatio ?? Number.NaN, 2)}×` : '',
     ]),
   );
@@ -170,6 +171,9 @@ async function main(): Promise<void> {
       closedTable,
       '',
       p99At16 ? `p99 at 16 clients: ${p99At16}.` : '',
+      '',
+      'Server CPU ms/req: CPU time of all the system\'s processes (seed: uvicorn and its workers; maskq: API and',
+      'workers; Redis not counted) over the measured window per answer; it moves less with other load than req/s.',
       ...(doOpen
         ? [
             '',

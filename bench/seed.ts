@@ -36,8 +36,8 @@ async function main(): Promise<void> {
 
   const rows: ClosedAggregate[] = clients.map((c) => aggregate('seed', c, raw[c] ?? []));
   const table = markdownTable(
-    ['clients', 'req/s (median)', 'req/s per run', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'shared README'],
-    rows.map((r) => [String(r.concurrency), fmt(r.rps), r.rpsPerRun.join(', '), fmt(r.p50, 0), fmt(r.p95, 0), fmt(r.p99, 0), String(r.errors), reference[r.concurrency] ?? '']),
+    ['clients', 'req/s (median)', 'req/s per run', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server CPU ms/req', 'shared README'],
+    rows.map((r) => [String(r.concurrency), fmt(r.rps), r.rpsPerRun.join(', '), fmt(r.p50, 0), fmt(r.p95, 0), fmt(r.p99, 0), String(r.errors), fmt(r.serverCpuMsPerRequest), reference[r.concurrency] ?? '']),
   );
   console.log(`\n${table}\n`);
 
@@ -55,6 +55,10 @@ async function main(): Promise<void> {
       `load average ${machine.loadavg1m.toFixed(2)} at the start (a shared machine: compare numbers from one run only).`,
       '',
       table,
+      '',
+      'Server CPU per request is the CPU time of all the seed\'s processes over the measured window divided by',
+      `the answers: it moves much less with other load than req/s does. ${machine.cpus} cores / CPU per request bounds`,
+      'what this design can reach on an otherwise idle machine.',
     ].join('\n'),
   );
   console.log('wrote bench/results/seed.json and the seed section of docs/benchmarks.md');

@@ -16,6 +16,8 @@ export interface LoadResult {
   latency: LatencySummary;
   /** client process CPU (user + system) per request sent, ms: what the generator itself costs */
   clientCpuMsPerRequest: number;
+  /** CPU of the system under test per answered request, ms (set by bench/lib/suite.ts) */
+  serverCpuMsPerRequest?: number;
   /** open loop: how late the client sent versus the schedule, p99 ms (the client keeping up) */
   sendLagP99Ms?: number;
   /** a few error messages with their counts */

@@ -19,6 +19,8 @@ export interface ClosedAggregate {
   p99: number;
   errors: number;
   clientCpuMsPerRequest: number;
+  /** server CPU (all its processes) per answered request, ms: robust to other load on the machine */
+  serverCpuMsPerRequest: number;
   /** every run's req/s, to show the spread */
   rpsPerRun: number[];
 }
@@ -34,15 +36,21 @@ export function aggregate(system: string, concurrency: number, results: readonly
     p99: median(results.map((r) => r.latency.p99)),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     clientCpuMsPerRequest: median(results.map((r) => r.clientCpuMsPerRequest)),
+    serverCpuMsPerRequest: median(results.map((r) => r.serverCpuMsPerRequest ?? Number.NaN)),
     rpsPerRun: results.map((r) => Math.round(r.rps * 10) / 10),
   };
 }
 
 export async function closedRun(target: RunningTarget, concurrency: number, settings: ClosedSettings): Promise<LoadResult> {
+  // Sample the server's CPU at the edges of the measured window.
+  const samples: number[] = [];
+  const timers = [settings.warmupMs, settings.warmupMs + settings.durationMs].map((at) => setTimeout(() => samples.push(target.cpuMs()), at));
   const result = await runClosedLoop({ url: target.detectUrl, bodies: target.bodies, concurrency, ...settings });
+  timers.forEach(clearTimeout);
+  if (samples.length === 2) result.serverCpuMsPerRequest = ((samples[1] as number) - (samples[0] as number)) / result.requests;
   const errors = result.errors ? `, ${result.errors} errors ${JSON.stringify(result.errorKinds)}` : '';
   console.log(
-    `  ${target.name.padEnd(5)} c=${String(concurrency).padStart(3)}: ${result.rps.toFixed(1)} req/s, p50 ${result.latency.p50.toFixed(0)} ms, p99 ${result.latency.p99.toFixed(0)} ms${errors}`,
+    `  ${target.name.padEnd(5)} c=${String(concurrency).padStart(3)}: ${result.rps.toFixed(1)} req/s, p50 ${result.latency.p50.toFixed(0)} ms, p99 ${result.latency.p99.toFixed(0)} ms, server CPU ${(result.serverCpuMsPerRequest ?? Number.NaN).toFixed(1)} ms/req${errors}`,
   );
   return result;
 }

@@ -7,6 +7,7 @@ import { caffeModelDir, loadFixtureBodies } from './fixtures.js';
 import { HttpTarget, isSuccessfulDetect } from './http-target.js';
 import type { MultipartBody } from './multipart.js';
 import { benchDir, repoRoot } from './paths.js';
+import { processGroupCpuMs } from './process-cpu.js';
 import { freePort, ManagedProcess, waitUntilReady } from './processes.js';
 
 /** A running system under test: where to send images, what to send, how to stop it. */
@@ -16,6 +17,8 @@ export interface RunningTarget {
   detectUrl: string;
   baseUrl: string;
   bodies: MultipartBody[];
+  /** CPU ms used so far by all of the system's processes (NaN where unknown) */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -74,7 +77,7 @@ export async function startSeed(options: { workers?: number } = {}): Promise<Run
     await server.stop();
     throw err;
   }
-  return { name: 'seed', baseUrl, detectUrl, bodies, stop: () => server.stop() };
+  return { name: 'seed', baseUrl, detectUrl, bodies, cpuMs: () => groupsCpu([server]), stop: () => server.stop() };
 }
 
 export const maskqApiEntry = join(repoRoot, 'packages', 'api', 'src', 'main.ts');
@@ -152,7 +155,12 @@ export async function startMaskq(options: MaskqOptions = {}): Promise<RunningTar
     await stop();
     throw err;
   }
-  return { name: 'maskq', baseUrl, detectUrl, bodies, stop };
+  return { name: 'maskq', baseUrl, detectUrl, bodies, cpuMs: () => groupsCpu([api, ...workers]), stop };
+}
+
+function groupsCpu(processes: readonly ManagedProcess[]): number {
+  const groups = processes.map((p) => p.pid).filter((pid): pid is number => pid !== undefined);
+  return processGroupCpuMs(groups);
 }
 
 /** Deletes the keys a benchmark run left under its own prefix (ours and BullMQ's `{prefix}`). */

@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       '',
       `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node},`,
       `load average ${machine.loadavg1m.toFixed(2)} at the start. Both systems ran side by side in one session; closed-loop`,
-      `runs alternate between them (${runs} runs × ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup, medians), so the`,
+      `runs alternate between them (${runs} run(s) × ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup, medians), so the`,
       'ratio is measured under the same conditions. Seed: `POST /detect`; maskq: `POST /v1/detect` (API + one worker).',
       '',
       '### Closed loop (sync detect)',

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       '',
       'FastAPI + uvicorn (2 workers), the original Caffe model under OpenCV DNN inline in the request',
       '(`bench/seed/app.py`). Closed loop over the 19 fixture images, keep-alive, one request in flight',
-      `per client; ${runs} runs × ${settings.durationMs / 1000} s after ${settings.warmupMs / 1000} s warmup, medians.`,
+      `per client; ${runs} run(s) × ${settings.durationMs / 1000} s after ${settings.warmupMs / 1000} s warmup, medians.`,
       `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node},`,
       `load average ${machine.loadavg1m.toFixed(2)} at the start (a shared machine: compare numbers from one run only).`,
       '',

@@ -26,7 +26,9 @@ export class HttpTarget {
   constructor(url: string | URL, options: HttpTargetOptions) {
     this.url = new URL(url);
     if (this.url.protocol !== 'http:') throw new Error(`only http: targets are supported: ${this.url.href}`);
-    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets });
+    // Idle sockets close after 2 s, before the server's keep-alive timeout (uvicorn and Node: 5 s):
+    // reusing a socket the server is closing would fail with ECONNRESET, the client's fault.
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, timeout: 2000 });
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 

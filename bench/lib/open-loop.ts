@@ -64,9 +64,11 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
 
   const fire = (scheduledAt: number, body: MultipartBody): void => {
     const measured = recorder.inWindow(scheduledAt);
+    // Timers may wake up to ~1 ms early: then latency runs from the actual send, never before it.
+    const from = Math.max(scheduledAt, performance.now());
     if (measured) {
       recorder.countSent();
-      recorder.sendLag(performance.now() - scheduledAt);
+      recorder.sendLag(from - scheduledAt);
     }
     const p = target
       .post(body)
@@ -77,7 +79,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
         if (problem) recorder.error(problem);
         else {
           const doneAt = performance.now();
-          recorder.success(doneAt - scheduledAt, doneAt);
+          recorder.success(doneAt - from, doneAt);
         }
       })
       .finally(() => inFlight.delete(p));

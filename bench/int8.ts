@@ -199,6 +199,9 @@ async function main(): Promise<void> {
     '',
     `### Inference speed (ONNX Runtime CPU, \`session.run\` only, median of ${RUNS} runs of ~${IMAGES_PER_RUN} images)`,
     '',
+    'float32 and int8 runs alternate, so both see the same load; the last column is the median of the per-run ratios, ' +
+      'the number to trust on a busy machine.',
+    '',
     speedTable(speed),
   ].join('\n');
 

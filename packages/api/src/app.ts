@@ -46,8 +46,6 @@ export function securityHeaders(): RequestHandler {
         frameAncestors: ["'none'"],
       },
     },
-    // API responses are fetched cross-origin by browser clients' own pages.
-    crossOriginResourcePolicy: { policy: 'same-site' },
   });
 }
 

@@ -21,6 +21,11 @@ export function toHttpError(err: unknown): HttpError {
       case 'LIMIT_UNEXPECTED_FILE':
       case 'LIMIT_FILE_COUNT':
         return new HttpError(400, 'invalid_request', `unexpected file${err.field ? ` in field "${err.field}"` : ''}: send the number of files this endpoint takes, in its field`, { cause: err });
+      case 'LIMIT_FIELD_COUNT':
+      case 'LIMIT_PART_COUNT':
+        return new HttpError(400, 'invalid_request', 'too many form fields or parts in the multipart body', { cause: err });
+      case 'LIMIT_FIELD_KEY':
+        return new HttpError(400, 'invalid_request', 'a form field name is too long', { cause: err });
       case 'LIMIT_FIELD_VALUE':
         if (err.field === 'metadata') return new HttpError(400, 'invalid_metadata', 'metadata is too large', { cause: err });
         return new HttpError(400, 'invalid_request', `field "${err.field ?? '?'}" is too long`, { cause: err });

@@ -10,7 +10,6 @@ import { validateImage } from '../ingest/validate-image.js';
 import { jobLink } from '../jobs/lookup.js';
 import { admitSubmission } from '../limits/submit-guards.js';
 
-
 function parseTimeout(query: unknown, fallback: number): number {
   const parsed = detectQuerySchema.safeParse(query);
   if (!parsed.success) throw new HttpError(400, 'invalid_request', parsed.error.issues[0]!.message);

@@ -377,6 +377,26 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
     ],
     security: [{ bearerAuth: [] }, {}],
     paths,
+    webhooks: {
+      jobFinished: {
+        post: {
+          operationId: 'jobFinishedWebhook',
+          summary: 'Sent to callback_url when a job ends',
+          description:
+            'The job resource, signed the Standard Webhooks way with WEBHOOK_SECRET: verify `webhook-signature` over `<webhook-id>.<webhook-timestamp>.<raw body>` (verifyWebhook in @maskq/client or @maskq/shared; docs/webhooks.md). Any 2xx acknowledges; other answers are retried with backoff.',
+          parameters: [
+            { name: 'webhook-id', in: 'header', required: true, description: 'Same for every retry of one (job, event): dedupe on it.', schema: { type: 'string' }, example: 'msg_2b8Qm7u0cU5oVq3mXl1xkz9d0aA' },
+            { name: 'webhook-timestamp', in: 'header', required: true, description: 'Unix seconds of this attempt.', schema: { type: 'string', pattern: '^\\d+$' }, example: '1768472430' },
+            { name: 'webhook-signature', in: 'header', required: true, description: 'Space-separated `v1,<base64 HMAC-SHA256>` signatures.', schema: { type: 'string' }, example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=' },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: ref('JobResource'), examples: { completed: { value: completedJobExample } } } },
+          },
+          responses: { '2XX': { description: 'Delivered; no retry.' }, default: { description: 'Retried later (see docs/webhooks.md).' } },
+        },
+      },
+    },
     components: {
       schemas,
       securitySchemes: {

@@ -146,6 +146,12 @@ describe('API docs page', () => {
     await page.getByText('/v1/jobs/{id}/events').first().waitFor({ timeout: 30_000 });
     await page.getByText('/v1/detect').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.opblock').count()).toBeGreaterThanOrEqual(10);
+    // "Try it out" on POST /v1/jobs offers a file picker for the multipart `image` field.
+    const submit = page.locator('#operations-jobs-submitJob');
+    await submit.locator('.opblock-summary').click();
+    await submit.getByRole('button', { name: 'Try it out' }).click();
+    await submit.locator('select.content-type, .body-param-content-type select').first().selectOption('multipart/form-data').catch(() => undefined);
+    await submit.locator('input[type="file"]').first().waitFor({ timeout: 10_000 });
     expect(await cspViolations(page)).toEqual([]);
     expect(offsite).toEqual([]);
     expect(problems).toEqual([]);

@@ -256,10 +256,16 @@ export function caffeToOnnxGraph(caffe: CaffeNet, options: ConvertOptions): Conv
 
   if (!input) throw new Error('the network declares no input');
 
-  // Graph outputs: blobs no later layer reads.
-  const consumed = new Set<string>();
-  net.layer.forEach((l) => l.bottom.forEach((b) => consumed.add(b)));
-  const finals = [...current.keys()].filter((blob) => !consumed.has(blob) && blob !== (declared?.name ?? ''));
+  // Graph outputs: blobs that no layer reads after their last write (an in-place layer
+  // reads before it writes, so its result still counts).
+  const lastRead = new Map<string, number>();
+  net.layer.forEach((l, i) => l.bottom.forEach((b) => lastRead.set(b, i)));
+  const finals = [...current.keys()].filter((blob) => {
+    const written = lastWriter.get(blob);
+    if (written === undefined) return false; // the network input
+    const read = lastRead.get(blob);
+    return read === undefined || read <= written;
+  });
   const wanted = options.outputs.map((o) => o.blob);
   if (finals.slice().sort().join() !== wanted.slice().sort().join()) {
     throw new Error(`network outputs are [${finals}], options name [${wanted}]`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { caffeModelDir } from '../../../test-support/paths.js';
 import { parseNetPrototxt } from '../src/caffe/load.js';

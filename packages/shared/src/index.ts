@@ -9,4 +9,8 @@ export * from './schemas/model-manifest.js';
 export * from './keys.js';
 export * from './redis/connection.js';
 export * from './logger.js';
+export * from './blobs/blob-store.js';
+export * from './jobs/detect-queue.js';
+export * from './jobs/failure.js';
+export * from './jobs/job-resource.js';
 export * from './images/sniff.js';

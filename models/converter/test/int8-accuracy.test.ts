@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Detector, defaultModelDir } from '@maskq/worker/detector';
 import { compareDetections, evaluateAccuracy, iou, matchGreedy, readReferenceSet, topLabel, type AccuracyReport } from '../src/evaluate/accuracy.js';
 import { int8GateDecision } from '../src/evaluate/gate.js';

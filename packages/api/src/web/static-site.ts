@@ -3,9 +3,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type RequestHandler } from 'express';
 
-/** packages/web/dist beside this package (source and dist layouts), or MASKQ_WEB_DIST. */
+/**
+ * packages/web/dist beside this package: the same from src/ and dist/, in the
+ * repository and in the API image (which copies the build there).
+ */
 export function defaultWebDist(): string {
-  if (process.env.MASKQ_WEB_DIST) return resolve(process.env.MASKQ_WEB_DIST);
   const here = dirname(fileURLToPath(import.meta.url));
   return resolve(here, '..', '..', '..', 'web', 'dist');
 }

@@ -48,6 +48,8 @@ export const configSchema = z.object({
   MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
 
   // Worker
+  /** What a worker process runs: detection and webhook delivery (all), or one of them, to scale them apart. */
+  WORKER_ROLE: z.enum(['all', 'detect', 'webhooks']).default('all'),
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
   BATCH_MAX_SIZE: int(1, 256).default(16),

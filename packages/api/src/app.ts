@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { AppDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors/error-handler.js';
+import { annotatedRouter } from './routes/annotated.js';
 import { detectRouter } from './routes/detect.js';
 import { healthRouter } from './routes/health.js';
 import { jobEventsRouter } from './routes/job-events.js';
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(healthRouter(deps));
   app.use(jobsRouter(deps));
+  app.use(annotatedRouter(deps));
   app.use(jobEventsRouter(deps));
   app.use(detectRouter(deps));
 

@@ -76,7 +76,7 @@ let worker: WorkerChild;
 let apiUrl: string;
 let workerOps: string;
 
-async function submit(name: string, bytes = fixtureBytes(name)): Promise<string> {
+async function submit(name: string, bytes: Buffer = fixtureBytes(name)): Promise<string> {
   const res = await fetch(`${apiUrl}/v1/jobs`, { method: 'POST', body: form([['image', bytes, name]]) });
   expect(res.status, name).toBe(202);
   return ((await res.json()) as { id: string }).id;
@@ -144,7 +144,7 @@ describe('end to end: real API and worker processes', () => {
   it('answers every fixture submitted with POST /v1/jobs like the reference model', async () => {
     const fixtures = loadFixtures();
     expect(fixtures.length).toBe(Object.keys(golden.images).length);
-    const ids = await Promise.all(fixtures.map((f) => submit(f.name, f.bytes)));
+    const ids = await Promise.all(fixtures.map((f) => submit(f.name, Buffer.from(f.bytes))));
     const resources = await Promise.all(ids.map((id) => poll(id, 80_000)));
     const problems: string[] = [];
     resources.forEach((resource, i) => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -247,6 +248,17 @@ describe('end to end: real API and worker processes', () => {
     expect(flaky[0]!.headers['webhook-id']).toBe(flaky[1]!.headers['webhook-id']);
     const retried = verifyWebhook(secret, flaky[1]!.headers, flaky[1]!.body);
     expect(retried).toMatchObject({ id: flakyId, status: 'completed', webhook: { attempts: 2, last_status: 503 } });
+
+    // Enqueued before the detect job was marked finished (a crash in between cannot lose it).
+    const webhooksQueue = new Queue('webhooks', { connection: tq.redis, prefix: `{${prefix}}` });
+    try {
+      for (const [id, event] of [[okId, 'completed'], [badId, 'failed']] as const) {
+        const [hook, detect] = await Promise.all([webhooksQueue.getJob(`${id}.${event}`), tq.queue.getJob(id!)]);
+        expect(hook!.timestamp).toBeLessThanOrEqual(detect!.finishedOn!);
+      }
+    } finally {
+      await webhooksQueue.close();
+    }
 
     // The worker's failure line carries the request id the image came in with.
     const failLine = worker.lines.find((l) => l.msg === 'job failed' && l.jobId === badId);

@@ -15,6 +15,7 @@ import { RateLimiter } from './limits/rate-limiter.js';
 import { metricsAuth } from './middleware/metrics-auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { requestId } from './middleware/request-id.js';
+import { annotatedRouter } from './routes/annotated.js';
 import { detectRouter } from './routes/detect.js';
 import { healthRouter } from './routes/health.js';
 import { jobEventsRouter } from './routes/job-events.js';
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use('/v1', authenticate(keyring));
   app.use(jobsRouter(routeDeps));
+  app.use(annotatedRouter(routeDeps));
   app.use(jobEventsRouter(routeDeps));
   app.use(detectRouter(routeDeps));
 

@@ -265,6 +265,24 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
         },
       },
     },
+    '/v1/jobs/{id}/annotated.jpg': {
+      get: {
+        tags: ['jobs'],
+        operationId: 'getAnnotatedImage',
+        summary: 'The image with its faces boxed and labelled',
+        description:
+          'Rendered by the worker for jobs submitted with `annotate=true` (green: mask, red: no mask, with the score). Kept as long as the result (RESULT_TTL_SECONDS). 404 when the job is unknown, not completed, did not ask for it, or the image expired.',
+        parameters: [jobIdParameter],
+        responses: {
+          '200': {
+            description: 'A JPEG.',
+            headers: requestIdHeader,
+            content: { 'image/jpeg': { schema: { type: 'string', contentMediaType: 'image/jpeg' } } },
+          },
+          ...errors(401, 404, 503),
+        },
+      },
+    },
     '/v1/detect': {
       post: {
         tags: ['detect'],

@@ -227,9 +227,21 @@ describe('end to end: real API and worker processes', () => {
   });
 
   it('delivers signed webhooks for completed and failed jobs; a 503 is retried with the same webhook-id', async () => {
-    // The API's callback_url wiring is not on this branch: the jobs carry the callback as the API will write it.
-    const [okId, badId, flakyId] = await tq.enqueue([
-      { bytes: fixtureBytes('nomask_02.jpg'), format: 'jpeg', data: { callback: { url: `${receiverUrl}/hooks`, events: ['completed', 'failed'] }, requestId: 'req-e2e-1' } },
+    // One through the API's callback_url field (the request id follows it into the webhook's logs) ...
+    const submitted = await fetch(`${apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'req-e2e-1' },
+      body: form([
+        ['image', fixtureBytes('nomask_02.jpg'), 'nomask_02.jpg'],
+        ['callback_url', `${receiverUrl}/hooks`],
+        ['callback_events', 'completed,failed'],
+      ]),
+    });
+    expect(submitted.status).toBe(202);
+    const okId = ((await submitted.json()) as { id: string }).id;
+    expect((await tq.queue.getJob(okId))!.data).toMatchObject({ callback: { url: `${receiverUrl}/hooks` }, requestId: 'req-e2e-1' });
+    // ... the others straight onto the queue, as the API writes them.
+    const [badId, flakyId] = await tq.enqueue([
       { bytes: corruptJpeg, format: 'jpeg', data: { callback: { url: `${receiverUrl}/hooks-failed`, events: ['failed'] }, requestId: 'req-e2e-2' } },
       { bytes: fixtureBytes('mask_05.jpg'), format: 'jpeg', data: { callback: { url: `${receiverUrl}/flaky`, events: ['completed'] } } },
     ]);
@@ -347,11 +359,6 @@ describe('end to end: real API and worker processes', () => {
     expect(used.has('maskq_jobs_completed_total') && used.has('maskq_webhook_deliveries_total')).toBe(true);
 
     const apiMetrics = await fetch(`${apiUrl}/metrics`);
-    if (apiMetrics.status === 404) {
-      // The API's /metrics is wired on the hardening branch; until then only its module is checked
-      // (metrics-contract.test.ts).
-      return;
-    }
     expect(apiMetrics.status).toBe(200);
     const apiServed = served(await apiMetrics.text());
     expect([...used].filter((n) => apiNames.has(n) && !apiServed.has(n))).toEqual([]);

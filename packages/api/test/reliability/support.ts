@@ -176,7 +176,7 @@ export class LoadGenerator {
   readonly submissions: Submission[] = [];
   private running = true;
   private readonly loops: Promise<void>[] = [];
-  private readonly started = Date.now();
+  readonly startedAt = Date.now();
   private n = 0;
 
   constructor(
@@ -194,7 +194,7 @@ export class LoadGenerator {
       const body = new FormData();
       body.append('image', new Blob([fixture.bytes], { type: fixture.type }), fixture.name);
       const t0 = Date.now();
-      const submission: Submission = { status: 0, ms: 0, at: t0 - this.started };
+      const submission: Submission = { status: 0, ms: 0, at: t0 - this.startedAt };
       try {
         const res = await fetch(`${this.url()}/v1/jobs`, { method: 'POST', body, signal: AbortSignal.timeout(timeoutMs) });
         submission.status = res.status;

@@ -113,7 +113,7 @@ export class ApiChild {
   ) {
     this.child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'packages/api/src/main.ts'], {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), MODEL_DIR: modelDir, LOG_LEVEL: 'warn', ...env },
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), MODEL_DIR: modelDir, LOG_LEVEL: 'warn', ALLOW_UNAUTHENTICATED: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.text = (this.text + d).slice(-20_000)));

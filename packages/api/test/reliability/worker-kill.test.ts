@@ -39,11 +39,16 @@ describe('fault: a worker killed with SIGKILL under load', () => {
     const survivor = new WorkerChild(env);
     cleanup.push(() => survivor.dispose());
     await survivor.ready();
-    await sleep(3000);
+    // Bounded load: a busy machine must not make the backlog grow without end.
+    await load.acceptedAtLeast(Math.min(load.accepted().length + 20, 150));
     await load.stop();
 
     const accepted = load.accepted();
-    await tracker.allCompleted(accepted, 60_000);
+    await tracker.allCompleted(accepted, 90_000).catch(async (err: Error) => {
+      const q = `{${prefix}}:detect`;
+      const counts = { wait: await inspect.llen(`${q}:wait`), active: await inspect.llen(`${q}:active`), completed: await inspect.zcard(`${q}:completed`), failed: await inspect.zcard(`${q}:failed`) };
+      throw new Error(`${err.message}\nqueue ${JSON.stringify(counts)}\nsurvivor: ${survivor.output()}`);
+    });
     const outcomes = load.outcomes();
     console.log(`[worker-kill] accepted ${accepted.length}, completed before kill ${completedBeforeKill}, completed ${tracker.completed.size}, survivor batches ${survivor.batches().length}, answers ${JSON.stringify(outcomes)}`);
 

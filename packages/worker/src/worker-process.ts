@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
-import { BlobStore, createKeys, createRedis, queueNames, type Config, type DetectJobData, type DetectJobReturn, type Logger } from '@maskq/shared';
+import { BlobStore, createDetectQueue, createKeys, createRedis, queueNames, type Config, type DetectJobData, type DetectJobReturn, type Logger } from '@maskq/shared';
 import { BatchCollector } from './batch/batch-collector.js';
 import { BatchRunner } from './batch/batch-runner.js';
 import { LockKeeper } from './batch/lock-keeper.js';
@@ -12,6 +12,7 @@ import { BatchPipeline } from './pipeline/batch-pipeline.js';
 import { createPostprocessor, createPreprocessor } from './pipeline/detector-adapter.js';
 import { TensorPool } from './pipeline/tensor-pool.js';
 import { JobPublisher } from './publish/job-publisher.js';
+import { ResultCleaner } from './retention/result-cleaner.js';
 
 export interface WorkerProcessOptions {
   config: Config;
@@ -90,7 +91,13 @@ export async function startWorkerProcess({ config, logger, onFatal }: WorkerProc
   const collector = new BatchCollector(worker, { maxSize: config.BATCH_MAX_SIZE, maxWaitMs: config.BATCH_MAX_WAIT_MS });
   const runner = new BatchRunner(collector, pipeline, `${worker.id}:${randomUUID().slice(0, 8)}`, logger);
 
+  // Finished jobs past RESULT_TTL_SECONDS / FAILED_TTL_SECONDS go even when no later job finishes.
+  const detectQueue = createDetectQueue({ connection: blobRedis, keys, config });
+  detectQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'detect queue error'));
+  const resultCleaner = new ResultCleaner(detectQueue, { resultTtlSeconds: config.RESULT_TTL_SECONDS, failedTtlSeconds: config.FAILED_TTL_SECONDS }, logger);
+
   lockKeeper.start();
+  resultCleaner.start();
   runner.start();
   ready = true;
   logger.info(
@@ -108,7 +115,9 @@ export async function startWorkerProcess({ config, logger, onFatal }: WorkerProc
     ready = false;
     await runner.stop();
     await lockKeeper.stop();
+    await resultCleaner.stop();
     await worker.close();
+    await detectQueue.close();
     await inference.close();
     await Promise.allSettled([bullRedis.quit(), blobRedis.quit()]);
     await closeServer(opsServer);

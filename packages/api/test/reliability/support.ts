@@ -202,7 +202,10 @@ export class LoadGenerator {
         if (res.status === 202) submission.id = json.id;
         else submission.code = json.error?.code ?? 'no_typed_error';
       } catch (err) {
-        submission.code = (err as Error).name === 'TimeoutError' ? 'timeout' : 'connection_refused';
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        // Refused: nothing listened (restarting). Anything else (reset, socket closed mid-request)
+        // means a request in flight was cut.
+        submission.code = (err as Error).name === 'TimeoutError' ? 'timeout' : cause === 'ECONNREFUSED' ? 'connection_refused' : `cut:${cause ?? (err as Error).message}`;
       }
       submission.ms = Date.now() - t0;
       this.submissions.push(submission);

@@ -15,7 +15,7 @@ afterAll(async () => {
 
 describe('fault: the API restarted under load', () => {
   it('SIGTERM then SIGKILL, each followed by a fresh start: every accepted job completes once', async () => {
-    const env = { REDIS_URL: testRedisUrl, QUEUE_PREFIX: prefix, SHUTDOWN_TIMEOUT_MS: '5000', ...fastRecoveryEnv };
+    const env = { REDIS_URL: testRedisUrl, QUEUE_PREFIX: prefix, ...fastRecoveryEnv };
     const tracker = new CompletionTracker(testRedisUrl, prefix);
     cleanup.push(() => tracker.close());
     await tracker.waitUntilReady();

@@ -79,7 +79,7 @@ describe('data: no image bytes stay in Redis; results expire after RESULT_TTL_SE
     // After RESULT_TTL_SECONDS (plus the cleaner's interval), every record is gone, although no
     // job completed after these: BullMQ's own age-based removal only runs on a later completion.
     const goneBy = Date.now() + 15_000;
-    let left: string[] = [];
+    let left: string[];
     for (;;) {
       left = (await keysUnder(inspect, prefix)).filter((k) => ids.some((id) => k.includes(id)));
       if (left.length === 0 || Date.now() > goneBy) break;

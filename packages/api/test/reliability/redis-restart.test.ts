@@ -48,7 +48,7 @@ describe('fault: Redis restarted under load (AOF, appendfsync always)', () => {
       connection.disconnect();
     });
     const until = Date.now() + 60_000;
-    let states: string[] = [];
+    let states: string[];
     for (;;) {
       states = await Promise.all(accepted.map((id) => queue.getJobState(id)));
       if (states.every((s) => s === 'completed' || s === 'failed' || s === 'unknown') || Date.now() > until) break;

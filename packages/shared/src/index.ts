@@ -18,3 +18,4 @@ export * from './metrics/index.js';
 export * from './errors/webhook-errors.js';
 export * from './webhooks/index.js';
 export * from './images/sniff.js';
+export * from './config/descriptions.js';

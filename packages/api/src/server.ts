@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
@@ -24,6 +24,11 @@ export async function startServer(app: Express, options: { host: string; port: n
   const host = address.includes(':') ? `[${address}]` : address;
 
   let closing: Promise<void> | undefined;
+  // Once closing, every answer ends its keep-alive connection: a busy client reusing its socket
+  // would otherwise keep the server open until the grace period cuts its requests mid-flight.
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+  });
   return {
     server,
     port,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import {
   BlobStore,
+  createDetectQueue,
   createKeys,
   createMetricsRegistry,
   createRedis,
@@ -27,6 +28,7 @@ import { createPostprocessor, createPreprocessor } from './pipeline/detector-ada
 import { TensorPool } from './pipeline/tensor-pool.js';
 import { AnnotatedImages } from './publish/annotated-images.js';
 import { JobPublisher } from './publish/job-publisher.js';
+import { ResultCleaner } from './retention/result-cleaner.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface WorkerProcessOptions {
@@ -155,7 +157,13 @@ async function startDetect(config: Config, logger: Logger, keys: Keys, registry:
   const collector = new BatchCollector(worker, { maxSize: config.BATCH_MAX_SIZE, maxWaitMs: config.BATCH_MAX_WAIT_MS });
   const runner = new BatchRunner(collector, pipeline, `${worker.id}:${randomUUID().slice(0, 8)}`, logger);
 
+  // Finished jobs past RESULT_TTL_SECONDS / FAILED_TTL_SECONDS go even when no later job finishes.
+  const detectQueue = createDetectQueue({ connection: blobRedis, keys, config });
+  detectQueue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'detect queue error'));
+  const resultCleaner = new ResultCleaner(detectQueue, { resultTtlSeconds: config.RESULT_TTL_SECONDS, failedTtlSeconds: config.FAILED_TTL_SECONDS }, logger);
+
   lockKeeper.start();
+  resultCleaner.start();
   runner.start();
   logger.info(
     {
@@ -170,8 +178,10 @@ async function startDetect(config: Config, logger: Logger, keys: Keys, registry:
     async stop() {
       await runner.stop();
       await lockKeeper.stop();
+      await resultCleaner.stop();
       await worker.close();
       await webhookQueue.close();
+      await detectQueue.close();
       await inference.close();
       await Promise.allSettled([bullRedis.quit(), blobRedis.quit()]);
     },

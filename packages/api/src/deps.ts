@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@maskq/shared';
 import type { BlobStore, Config, DetectQueue, Logger, ModelRef } from '@maskq/shared';
 import type { JobEventsHub } from './events/job-events-hub.js';
 
@@ -10,6 +10,8 @@ export type ApiConfig = Pick<
   | 'SYNC_TIMEOUT_MS'
   | 'API_REDIS_TIMEOUT_MS'
   | 'SSE_HEARTBEAT_MS'
+  | 'REDIS_WAIT_REPLICAS'
+  | 'REDIS_WAIT_TIMEOUT_MS'
 >;
 
 /** Everything the app needs, built by main.ts (or a test) and passed in: no module-level singletons. */
@@ -19,7 +21,7 @@ export interface AppDeps {
   blobStore: BlobStore;
   events: JobEventsHub;
   /** Non-blocking client, used for the readiness PING. */
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   /** The model manifest found at start, if any (readiness). */
   model?: ModelRef;

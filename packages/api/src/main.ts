@@ -1,4 +1,4 @@
-import { BlobStore, createDetectQueue, createKeys, createLogger, createRedis, loadConfigOrExit } from '@maskq/shared';
+import { BlobStore, createDetectQueue, createKeys, createLogger, createRedis, loadConfigOrExit, redisMode } from '@maskq/shared';
 import { createApp } from './app.js';
 import { createJobEventsHub } from './events/job-events-hub.js';
 import { readModelManifest } from './model-manifest.js';
@@ -26,7 +26,7 @@ await settleWithin(Promise.all([detectQueue.waitUntilReady(), events.waitUntilRe
 
 const app = createApp({ config, detectQueue, blobStore, events, redis, logger, model });
 const server = await startServer(app, { host: config.HOST, port: config.PORT });
-logger.info({ url: server.url, model, queuePrefix: config.QUEUE_PREFIX }, 'maskq api listening');
+logger.info({ url: server.url, model, queuePrefix: config.QUEUE_PREFIX, redis: redisMode(config) }, 'maskq api listening');
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

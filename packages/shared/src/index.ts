@@ -17,3 +17,5 @@ export * from './metrics/index.js';
 export * from './errors/webhook-errors.js';
 export * from './webhooks/index.js';
 export * from './images/sniff.js';
+export * from './redis/key-slot.js';
+export * from './redis/replication.js';

@@ -17,7 +17,7 @@ type BatchEntry =
 export function jobsRouter(deps: AppDeps): Router {
   const { config } = deps;
   const router = Router();
-  const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS };
+  const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS, replication: { replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, redis: deps.redis } };
 
   router.post('/v1/jobs/batch', batchImageUpload(config), async (req, res) => {
     const metadata = parseMetadata(req.uploadMetadata, config.MAX_METADATA_BYTES);

@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config/schema.js';
 import type { Keys } from '../keys.js';
 import { queueNames } from '../keys.js';
@@ -32,7 +32,7 @@ export interface WebhookQueue {
   readonly queue: Queue<WebhookJobData>;
   readonly keys: Keys;
   /** where delivery state is written (keys.webhookState) */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** how long delivery state and finished webhook jobs are kept (RESULT_TTL_SECONDS) */
   readonly stateTtlSeconds: number;
   close(): Promise<void>;
@@ -58,7 +58,7 @@ export interface WebhookQueueOptions {
   keys: Keys;
   config: WebhookConfig;
   /** a non-blocking client (createRedis) for the delivery state; not closed by close() */
-  redis: Redis;
+  redis: RedisClient;
 }
 
 export function createWebhookQueue({ connection, keys, config, redis }: WebhookQueueOptions): WebhookQueue {

@@ -17,9 +17,11 @@ const host = '127.0.0.1';
 export interface RedisProcess {
   port: number;
   address: string;
-  process: ChildProcess;
+  readonly process: ChildProcess;
   /** SIGKILL (a crash), and wait until the process is gone. */
   kill(): Promise<void>;
+  /** Starts it again, same port and config (as a supervisor would after a crash); data is gone (no persistence). */
+  restart(extraArgs?: string[]): Promise<void>;
   alive(): boolean;
 }
 
@@ -72,7 +74,6 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
 class Topology {
   readonly dir = mkdtempSync(join(tmpdir(), 'maskq-redis-'));
   readonly processes: RedisProcess[] = [];
-  private logs = new Map<number, string>();
 
   /** Starts `redis-server <conf>` (extra args, e.g. `--sentinel`) and waits for PING. */
   async start(name: string, conf: string[], extraArgs: string[] = [], port?: number): Promise<RedisProcess> {
@@ -83,30 +84,41 @@ class Topology {
       confFile,
       [`port ${p}`, `bind ${host}`, `dir ${nodeDir}`, 'save ""', 'appendonly no', 'protected-mode no', 'loglevel warning', ...conf].join('\n') + '\n',
     );
-    const child = spawn('redis-server', [confFile, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let child!: ChildProcess;
+    let exited!: Promise<void>;
+    let alive = false;
     let log = '';
-    child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-    child.on('exit', () => this.logs.set(p, log));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    let alive = true;
-    void exited.then(() => (alive = false));
+    const launch = async (more: string[] = []) => {
+      child = spawn('redis-server', [confFile, ...extraArgs, ...more], { stdio: ['ignore', 'pipe', 'pipe'] });
+      alive = true;
+      child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+      child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+      exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      void exited.then(() => (alive = false));
+      try {
+        await waitUntil(`redis-server on ${p}`, async () => (await redisCli(p, 'PING')) === 'PONG', 10_000);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
+      }
+    };
     const proc: RedisProcess = {
       port: p,
       address: `${host}:${p}`,
-      process: child,
+      get process() {
+        return child;
+      },
       alive: () => alive,
       async kill() {
         if (alive) child.kill('SIGKILL');
         await exited;
       },
+      async restart(more?: string[]) {
+        await proc.kill();
+        await launch(more);
+      },
     };
     this.processes.push(proc);
-    try {
-      await waitUntil(`redis-server on ${p}`, async () => (await redisCli(p, 'PING')) === 'PONG', 10_000);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
-    }
+    await launch();
     return proc;
   }
 
@@ -179,8 +191,10 @@ export interface RedisSentinelTopology {
 export async function startRedisSentinel(masterName = 'maskq'): Promise<RedisSentinelTopology> {
   const topology = new Topology();
   try {
-    const master = await topology.start('master', []);
-    const replica = await topology.start('replica', [`replicaof ${host} ${master.port}`]);
+    // No 5 s wait before a full sync (the default): a restarted node catches up at once.
+    const replication = ['repl-diskless-sync-delay 0'];
+    const master = await topology.start('master', replication);
+    const replica = await topology.start('replica', [...replication, `replicaof ${host} ${master.port}`]);
     await waitUntil('replica in sync', async () => (await redisCli(replica.port, 'INFO', 'replication')).includes('master_link_status:up'));
     const sentinels: RedisProcess[] = [];
     for (let i = 0; i < 3; i++) {

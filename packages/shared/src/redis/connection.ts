@@ -105,5 +105,13 @@ export function createRedis(config: Partial<RedisTopologyConfig>, options: Redis
       sentinelRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     });
   }
-  return new Redis(config.REDIS_URL ?? 'redis://127.0.0.1:6379', { ...node, ...perCommand });
+  return new Redis(urlWithCredentials(config), { ...node, ...perCommand });
+}
+
+/** ioredis lets the URL's user and password win over options; explicit ones must win, so they go into the URL. */
+function urlWithCredentials(config: Partial<RedisTopologyConfig>): string {
+  const url = new URL(config.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  if (config.REDIS_USERNAME !== undefined) url.username = encodeURIComponent(config.REDIS_USERNAME);
+  if (config.REDIS_PASSWORD !== undefined) url.password = encodeURIComponent(config.REDIS_PASSWORD);
+  return url.toString();
 }

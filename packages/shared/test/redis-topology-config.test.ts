@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createRedis, hashTagOf, isCluster, keySlot, loadConfig, redisMode, type RedisClient } from '@maskq/shared';
 

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modelManifestSchema, type ModelManifest } from '@maskq/shared';
 import { loadCaffeNet } from './caffe/load.js';
-import { caffeToOnnxGraph } from './convert.js';
+import { caffeToOnnxGraph, type ConvertResult } from './convert.js';
+import type { GraphBuilder } from './onnx/graph-builder.js';
 import { faceMaskModel } from './models/face-mask.js';
 
 /** Opset 13: everything this graph uses, well supported by onnxruntime 1.x. IR 7 goes with it. */
@@ -30,11 +31,15 @@ export interface BuiltModel {
   manifest: ModelManifest;
 }
 
-/**
- * Converts the face-mask Caffe model in `sourceDir` to ONNX (dynamic batch) and builds its
- * manifest. Pure in its output: the same source files give the same bytes.
- */
-export async function buildFaceMaskModel(sourceDir: string): Promise<BuiltModel> {
+interface ConvertedFaceMask {
+  graph: ConvertResult;
+  prototxt: Buffer;
+  caffemodel: Buffer;
+  license: Buffer;
+}
+
+/** Reads the Caffe files in `sourceDir` and converts them to a float ONNX graph (dynamic batch). */
+export async function convertFaceMask(sourceDir: string): Promise<ConvertedFaceMask> {
   const spec = faceMaskModel;
   const prototxtPath = join(sourceDir, spec.source.prototxt);
   const caffemodelPath = join(sourceDir, spec.source.caffemodel);
@@ -44,29 +49,47 @@ export async function buildFaceMaskModel(sourceDir: string): Promise<BuiltModel>
     readFile(join(sourceDir, spec.source.license)),
   ]);
   const caffe = await loadCaffeNet(prototxtPath, caffemodelPath);
-
   const graph = caffeToOnnxGraph(caffe, {
     batchDim: 'batch',
     outputs: spec.outputs.map((o) => ({ blob: o.blob, name: o.name })),
   });
-  const onnx = Buffer.from(
-    graph.builder.encode({
+  return { graph, prototxt, caffemodel, license };
+}
+
+/** Serializes a face-mask graph with the model's identity as metadata. */
+export function encodeFaceMask(builder: GraphBuilder, extraDoc = '', extraMetadata: Record<string, string> = {}): Buffer {
+  const spec = faceMaskModel;
+  return Buffer.from(
+    builder.encode({
       graphName: spec.name,
       opset: OPSET,
       irVersion: IR_VERSION,
       producerName: converterPackage.name,
       producerVersion: converterPackage.version,
-      docString: `${spec.description} Converted from Caffe (${spec.source.repository} @ ${spec.source.commit}).`,
+      docString: `${spec.description} Converted from Caffe (${spec.source.repository} @ ${spec.source.commit}).${extraDoc}`,
       metadata: {
         labels: spec.labels.join(','),
         license: spec.source.spdx,
         name: spec.name,
         source: `${spec.source.repository}@${spec.source.commit}`,
         version: spec.version,
+        ...extraMetadata,
       },
     }),
   );
+}
 
+export interface ManifestExtras {
+  precision: 'float32' | 'int8';
+  command: string;
+  quantization?: ModelManifest['model']['quantization'];
+  calibration?: ModelManifest['provenance']['calibration'];
+}
+
+/** The manifest of a converted face-mask model file. */
+export function faceMaskManifest(converted: ConvertedFaceMask, onnx: Buffer, extras: ManifestExtras): ModelManifest {
+  const spec = faceMaskModel;
+  const { graph, prototxt, caffemodel } = converted;
   const featureMapSizes = spec.levelLayers.map((layer) => {
     const name = graph.layerOutputs.get(layer);
     const shape = name === undefined ? undefined : graph.shapes.get(name);
@@ -76,12 +99,20 @@ export async function buildFaceMaskModel(sourceDir: string): Promise<BuiltModel>
     return [shape[2], shape[3]] as [number, number];
   });
   const [, , height, width] = graph.input.shape;
-  const manifest = modelManifestSchema.parse({
+  return modelManifestSchema.parse({
     schemaVersion: 1,
     name: spec.name,
     version: spec.version,
     description: spec.description,
-    model: { file: MODEL_FILE, format: 'onnx', opset: OPSET, precision: 'float32', bytes: onnx.length, sha256: sha256(onnx) },
+    model: {
+      file: MODEL_FILE,
+      format: 'onnx',
+      opset: OPSET,
+      precision: extras.precision,
+      bytes: onnx.length,
+      sha256: sha256(onnx),
+      ...(extras.quantization ? { quantization: extras.quantization } : {}),
+    },
     input: {
       name: graph.input.name,
       dtype: 'float32',
@@ -112,17 +143,28 @@ export async function buildFaceMaskModel(sourceDir: string): Promise<BuiltModel>
           { name: spec.source.caffemodel, sha256: sha256(caffemodel) },
         ],
       },
-      converter: { package: converterPackage.name, version: converterPackage.version, command: CONVERT_COMMAND },
+      converter: { package: converterPackage.name, version: converterPackage.version, command: extras.command },
+      ...(extras.calibration ? { calibration: extras.calibration } : {}),
     },
     license: { spdx: spec.source.spdx, file: LICENSE_FILE },
   });
+}
 
-  return {
-    manifest,
-    files: new Map([
-      [MODEL_FILE, onnx],
-      [MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)],
-      [LICENSE_FILE, license],
-    ]),
-  };
+export function modelFiles(onnx: Buffer, manifest: ModelManifest, license: Buffer): Map<string, Buffer> {
+  return new Map([
+    [MODEL_FILE, onnx],
+    [MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)],
+    [LICENSE_FILE, license],
+  ]);
+}
+
+/**
+ * Converts the face-mask Caffe model in `sourceDir` to ONNX (dynamic batch) and builds its
+ * manifest. Pure in its output: the same source files give the same bytes.
+ */
+export async function buildFaceMaskModel(sourceDir: string): Promise<BuiltModel> {
+  const converted = await convertFaceMask(sourceDir);
+  const onnx = encodeFaceMask(converted.graph.builder);
+  const manifest = faceMaskManifest(converted, onnx, { precision: 'float32', command: CONVERT_COMMAND });
+  return { manifest, files: modelFiles(onnx, manifest, converted.license) };
 }

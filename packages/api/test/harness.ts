@@ -18,7 +18,7 @@ import {
   type ModelRef,
 } from '@maskq/shared';
 import { settleWithin } from '../src/util/within.js';
-import { createApp, createJobEventsHub, startServer, type JobEventsHub, type RunningServer } from '../src/index.js';
+import { createApp, createJobEventsHub, startServer, type AppDeps, type JobEventsHub, type RunningServer } from '../src/index.js';
 import { fixtureImagesDir } from '../../../test-support/paths.js';
 import { deleteKeysUnder, testRedisUrl } from '../../../test-support/redis.js';
 
@@ -40,7 +40,13 @@ export interface TestApi {
 }
 
 /** A real API (real Redis, BullMQ, HTTP on port 0) under its own queue prefix. */
-export async function startTestApi(options: { prefix: string; env?: Record<string, string>; model?: ModelRef | null }): Promise<TestApi> {
+export async function startTestApi(options: {
+  prefix: string;
+  env?: Record<string, string>;
+  model?: ModelRef | null;
+  /** Optional deps (apiKeys, metricsRegistry, webhooksQueue, callbackGuard, logger). */
+  deps?: Partial<Pick<AppDeps, 'apiKeys' | 'metricsRegistry' | 'webhooksQueue' | 'callbackGuard' | 'logger'>>;
+}): Promise<TestApi> {
   const config = configSchema.parse({ REDIS_URL: testRedisUrl, QUEUE_PREFIX: options.prefix, PORT: '0', ...options.env });
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: 'maskq-api-test' });
   const keys = createKeys(config.QUEUE_PREFIX);
@@ -53,7 +59,7 @@ export async function startTestApi(options: { prefix: string; env?: Record<strin
   eventsConnection.on('error', () => undefined);
   const events = createJobEventsHub({ connection: eventsConnection, keys });
   const model = options.model === null ? undefined : (options.model ?? testModel);
-  const app = createApp({ config, detectQueue, blobStore, events, redis, logger, model });
+  const app = createApp({ config, keys, detectQueue, blobStore, events, redis, logger, model, ...options.deps });
   const server = await startServer(app, { host: '127.0.0.1', port: 0 });
   const inspect = new Redis(testRedisUrl);
   if (config.REDIS_URL === testRedisUrl) await events.waitUntilReady();

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright-core';
 import { createLogger } from '@maskq/shared';
 import { mountQueueDashboard } from '../src/admin/queue-dashboard.js';
+import { securityHeaders } from '../src/app.js';
 import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../test-support/redis.js';
 
 const prefix = uniquePrefix('boardui');
@@ -33,6 +34,8 @@ beforeAll(async () => {
   await webhooks.add('deliver', { jobId: completedJobId });
 
   const app = express();
+  // The API's own secure headers: the dashboard must work under its CSP.
+  app.use(securityHeaders());
   mountQueueDashboard(app, {
     config: { ADMIN_USER: credentials.username, ADMIN_PASSWORD: credentials.password },
     queues: [detect, webhooks],
@@ -74,14 +77,21 @@ describe('queue dashboard in a browser', () => {
   it('logs in with basic auth, lists both queues and shows the completed job', async () => {
     const context = await browser.newContext({ httpCredentials: credentials });
     const page = await context.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      // bull-board's Google Fonts stylesheet is blocked on purpose (no third-party requests; system fonts are used).
+      if (/Content Security Policy/i.test(message.text()) && !message.text().includes('fonts.googleapis.com')) cspViolations.push(message.text());
+    });
     const response = await page.goto(`${base}/admin/queues`);
     expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
     await page.getByText('detect', { exact: true }).first().waitFor({ timeout: 20_000 });
     await page.getByText('webhooks', { exact: true }).first().waitFor({ timeout: 20_000 });
 
     await page.goto(`${base}/admin/queues/queue/detect?status=completed`);
     await page.getByText('detect-image').first().waitFor({ timeout: 20_000 });
     await page.getByText(`#${completedJobId}`).first().waitFor({ timeout: 20_000 });
+    expect(cspViolations).toEqual([]);
     await context.close();
   });
 });

@@ -6,6 +6,7 @@ export * from './errors/maskq-error.js';
 export * from './schemas/result.js';
 export * from './schemas/job.js';
 export * from './schemas/model-manifest.js';
+export * from './schemas/api.js';
 export * from './keys.js';
 export * from './redis/connection.js';
 export * from './logger.js';

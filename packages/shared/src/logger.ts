@@ -19,6 +19,7 @@ export const redactPaths = [
   'config.REDIS_URL',
   'config.WEBHOOK_SECRET',
   'config.API_KEYS',
+  'config.METRICS_TOKEN',
   'config.ADMIN_PASSWORD',
   '*.password',
   '*.secret',

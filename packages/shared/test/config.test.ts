@@ -18,6 +18,21 @@ describe('loadConfig', () => {
     expect(config.EXECUTION_PROVIDER).toBe('cuda');
   });
 
+  it('reads the access and limit settings: off or generous by default, fractions for rates', () => {
+    const defaults = loadConfig({});
+    expect(defaults.ALLOW_UNAUTHENTICATED).toBe(false);
+    expect(defaults.RATE_LIMIT_PER_SECOND).toBe(0);
+    expect(defaults.MAX_QUEUE_DEPTH).toBe(10_000);
+    expect(defaults.METRICS_TOKEN).toBeUndefined();
+    const set = loadConfig({ RATE_LIMIT_PER_SECOND: '0.5', RATE_LIMIT_BURST: '20', ALLOW_UNAUTHENTICATED: 'true', MAX_QUEUE_DEPTH: '0' });
+    expect(set.RATE_LIMIT_PER_SECOND).toBe(0.5);
+    expect(set.RATE_LIMIT_BURST).toBe(20);
+    expect(set.ALLOW_UNAUTHENTICATED).toBe(true);
+    expect(set.MAX_QUEUE_DEPTH).toBe(0);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(ConfigError);
+    expect(() => loadConfig({ RATE_LIMIT_PER_SECOND: '-1' })).toThrow(ConfigError);
+  });
+
   it('lists every bad variable at once', () => {
     let caught: unknown;
     try {

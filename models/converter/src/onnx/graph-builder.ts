@@ -15,7 +15,7 @@ export interface ValueInfo {
   shape: Dim[];
 }
 
-interface NodeSpec {
+export interface NodeSpec {
   opType: string;
   name: string;
   inputs: string[];
@@ -23,7 +23,7 @@ interface NodeSpec {
   attributes: Record<string, AttributeValue>;
 }
 
-interface Initializer {
+export interface Initializer {
   name: string;
   dataType: DataTypeValue;
   dims: number[];
@@ -65,6 +65,16 @@ export class GraphBuilder {
   private readonly outputs: ValueInfo[] = [];
   private readonly valueInfos: ValueInfo[] = [];
   private readonly names = new Set<string>();
+
+  /** The nodes added so far, in order: a read-only view for graph rewrites (quantization). */
+  get nodeList(): readonly Readonly<NodeSpec>[] {
+    return this.nodes;
+  }
+
+  /** An initializer by name, or undefined. */
+  initializer(name: string): Readonly<Initializer> | undefined {
+    return this.initializers.find((t) => t.name === name);
+  }
 
   /** True when `name` already names a value, initializer or node output in this graph. */
   has(name: string): boolean {

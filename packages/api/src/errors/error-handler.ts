@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import multer from 'multer';
 import type { ErrorBody } from '@maskq/shared';
 import { isMaskqError } from '@maskq/shared';
-import { HttpError } from './http-error.js';
+import { HttpError, statusForCode } from './http-error.js';
 import { isRedisUnavailable } from './redis-guard.js';
 
 interface BodyParserError extends Error {
@@ -13,7 +13,7 @@ interface BodyParserError extends Error {
 /** Turns anything thrown by a route or middleware into an HttpError a client can act on. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  if (isMaskqError(err)) return new HttpError(500, err.code, err.message, { cause: err });
+  if (isMaskqError(err)) return new HttpError(statusForCode(err.code), err.code, err.message, { cause: err });
   if (err instanceof multer.MulterError) {
     switch (err.code) {
       case 'LIMIT_FILE_SIZE':
@@ -21,6 +21,11 @@ export function toHttpError(err: unknown): HttpError {
       case 'LIMIT_UNEXPECTED_FILE':
       case 'LIMIT_FILE_COUNT':
         return new HttpError(400, 'invalid_request', `unexpected file${err.field ? ` in field "${err.field}"` : ''}: send the number of files this endpoint takes, in its field`, { cause: err });
+      case 'LIMIT_FIELD_COUNT':
+      case 'LIMIT_PART_COUNT':
+        return new HttpError(400, 'invalid_request', 'too many form fields or parts in the multipart body', { cause: err });
+      case 'LIMIT_FIELD_KEY':
+        return new HttpError(400, 'invalid_request', 'a form field name is too long', { cause: err });
       case 'LIMIT_FIELD_VALUE':
         if (err.field === 'metadata') return new HttpError(400, 'invalid_metadata', 'metadata is too large', { cause: err });
         return new HttpError(400, 'invalid_request', `field "${err.field ?? '?'}" is too long`, { cause: err });
@@ -69,6 +74,7 @@ export function errorHandler(): ErrorRequestHandler {
     }
     const body: ErrorBody = { error: { code: httpError.code, message: httpError.message } };
     if (httpError.status === 503) res.setHeader('Retry-After', '1');
+    for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
     res.status(httpError.status).json(body);
   };
 }

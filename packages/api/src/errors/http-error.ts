@@ -3,11 +3,14 @@ import { MaskqError, type ErrorCode } from '@maskq/shared';
 /** A MaskqError that also says which HTTP status it answers with. */
 export class HttpError extends MaskqError {
   readonly status: number;
+  /** Extra response headers (`Retry-After`, `WWW-Authenticate`). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(status: number, code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
     super(code, message, options);
     this.name = 'HttpError';
     this.status = status;
+    this.headers = options.headers ?? {};
   }
 }
 
@@ -28,9 +31,11 @@ export function statusForCode(code: ErrorCode): number {
       return 413;
     case 'invalid_request':
     case 'invalid_metadata':
-    case 'invalid_callback_url':
     case 'too_many_files':
       return 400;
+    case 'invalid_callback_url':
+    case 'webhooks_disabled':
+      return 422;
     case 'unauthorized':
       return 401;
     case 'not_found':

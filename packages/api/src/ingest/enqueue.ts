@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { waitForReplicas, type BlobStore, type RedisClient, type DetectJobData, type DetectQueue, type ImageFormat } from '@maskq/shared';
 import { unavailable } from '../errors/http-error.js';
 import { withRedis } from '../errors/redis-guard.js';
-import type { JobMetadata } from './metadata.js';
+import type { SubmitOptions } from './submission.js';
 
 export const detectJobName = 'detect';
 
 export interface ImageToEnqueue {
   bytes: Buffer;
   format: ImageFormat;
-  metadata?: JobMetadata;
+  /** metadata, callback, max_wait_ms, annotate as the client asked */
+  options?: SubmitOptions;
   requestId?: string;
+  /** Principal.owner of the API key that submitted it */
+  owner?: string;
 }
 
 export interface EnqueueDeps {
@@ -28,8 +31,13 @@ export interface EnqueueDeps {
 
 function jobData(image: ImageToEnqueue, blobKey: string, submittedAt: number): DetectJobData {
   const data: DetectJobData = { blobKey, format: image.format, bytes: image.bytes.length, submittedAt };
-  if (image.metadata) data.metadata = image.metadata;
+  const options = image.options ?? {};
+  if (options.metadata) data.metadata = options.metadata;
   if (image.requestId) data.requestId = image.requestId;
+  if (image.owner) data.owner = image.owner;
+  if (options.maxWaitMs !== undefined) data.deadline = submittedAt + options.maxWaitMs;
+  if (options.annotate !== undefined) data.annotate = options.annotate;
+  if (options.callback) data.callback = options.callback;
   return data;
 }
 

@@ -10,8 +10,6 @@ export interface UploadedImage {
   /** Bytes the client sent (may exceed `bytes.length` for a capped oversize file). */
   size: number;
   filename?: string;
-  /** The metadata text as sent (multipart field or header), not yet parsed. */
-  metadata?: unknown;
 }
 
 export const metadataHeader = 'x-maskq-metadata';
@@ -22,8 +20,21 @@ const isMultipart = (req: Request) => req.is('multipart/form-data') === 'multipa
 const isRawImage = (req: Request) => Boolean(req.is(['image/*', 'application/octet-stream']));
 
 /** Text fields a multipart upload may carry besides files; generous, but bounded. */
+const maxFields = 16;
 function fieldLimits(config: UploadConfig) {
-  return { fields: 8, fieldSize: Math.max(config.MAX_METADATA_BYTES * 4, 16 * 1024), fieldNameSize: 100, headerPairs: 100 };
+  return { fields: maxFields, fieldSize: Math.max(config.MAX_METADATA_BYTES * 4, 16 * 1024), fieldNameSize: 100, headerPairs: 100 };
+}
+
+/**
+ * Submission fields of a raw-body upload: the query string, plus metadata
+ * from the X-Maskq-Metadata header (a header keeps JSON out of URLs and logs).
+ */
+function rawUploadFields(req: Request): Record<string, unknown> {
+  const fields: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
+  delete fields.metadata;
+  const metadata = req.headers[metadataHeader];
+  if (metadata !== undefined) fields.metadata = metadata;
+  return fields;
 }
 
 function rejectUnacceptedBody(req: Request): void {
@@ -50,7 +61,7 @@ function rejectUnacceptedBody(req: Request): void {
 export function singleImageUpload(config: UploadConfig, fieldNames: readonly string[]): RequestHandler {
   const multipart = multer({
     storage: multer.memoryStorage(),
-    limits: { ...fieldLimits(config), fileSize: config.MAX_IMAGE_BYTES, files: 1 },
+    limits: { ...fieldLimits(config), fileSize: config.MAX_IMAGE_BYTES, files: 1, parts: maxFields + 1 },
   }).fields(fieldNames.map((name) => ({ name, maxCount: 1 })));
   // One byte over the limit lets the validator say "too large" with the same code either way.
   const raw = express.raw({ type: () => true, limit: config.MAX_IMAGE_BYTES });
@@ -64,8 +75,8 @@ export function singleImageUpload(config: UploadConfig, fieldNames: readonly str
         if (!file) {
           return next(new HttpError(400, 'invalid_request', `no image: send one file in field "${fieldNames.join('" or "')}"`));
         }
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        req.upload = { bytes: file.buffer, size: file.size, filename: file.originalname, metadata: body.metadata };
+        req.upload = { bytes: file.buffer, size: file.size, filename: file.originalname };
+        req.submitFields = { ...((req.body ?? {}) as Record<string, unknown>) };
         next();
       });
       return;
@@ -74,7 +85,8 @@ export function singleImageUpload(config: UploadConfig, fieldNames: readonly str
       raw(req, res, (err?: unknown) => {
         if (err) return next(err);
         const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        req.upload = { bytes, size: bytes.length, metadata: req.headers[metadataHeader] };
+        req.upload = { bytes, size: bytes.length };
+        req.submitFields = rawUploadFields(req);
         next();
       });
       return;
@@ -91,7 +103,7 @@ export function singleImageUpload(config: UploadConfig, fieldNames: readonly str
 export function batchImageUpload(config: UploadConfig): RequestHandler {
   const multipart = multer({
     storage: cappedMemoryStorage(config.MAX_IMAGE_BYTES),
-    limits: { ...fieldLimits(config), files: config.MAX_BATCH_FILES },
+    limits: { ...fieldLimits(config), files: config.MAX_BATCH_FILES, parts: config.MAX_BATCH_FILES + maxFields },
   }).array('images');
 
   return (req, res, next) => {
@@ -106,9 +118,8 @@ export function batchImageUpload(config: UploadConfig): RequestHandler {
       if (err) return next(err);
       const files = (req.files ?? []) as Array<Express.Multer.File & CappedFileInfo>;
       if (files.length === 0) return next(new HttpError(400, 'invalid_request', 'no images: send files in field "images"'));
-      const body = (req.body ?? {}) as Record<string, unknown>;
       req.uploads = files.map((file) => ({ bytes: file.buffer, size: file.size, filename: file.originalname }));
-      req.uploadMetadata = body.metadata;
+      req.submitFields = { ...((req.body ?? {}) as Record<string, unknown>) };
       next();
     });
   };
@@ -122,8 +133,8 @@ declare global {
       upload?: UploadedImage;
       /** The files of a batch, in upload order (set by batchImageUpload). */
       uploads?: UploadedImage[];
-      /** A batch's `metadata` field as sent. */
-      uploadMetadata?: unknown;
+      /** Submission text fields as sent (multipart fields, or query + metadata header for a raw body), not yet validated. */
+      submitFields?: Record<string, unknown>;
     }
   }
 }

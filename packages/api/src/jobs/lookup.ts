@@ -1,5 +1,5 @@
 import type { JobState } from 'bullmq';
-import type { DetectJob } from '@maskq/shared';
+import { readWebhookState, toJobResource, type DetectJob, type JobResource } from '@maskq/shared';
 import { notFound, unavailable } from '../errors/http-error.js';
 import { withRedis } from '../errors/redis-guard.js';
 import type { AppDeps } from '../deps.js';
@@ -31,3 +31,10 @@ export async function requireJob(deps: AppDeps, id: string): Promise<{ job: Dete
 }
 
 export const jobLink = (id: string) => `/v1/jobs/${id}`;
+
+/** The job resource, with its webhook delivery state when the job asked for a callback. */
+export async function jobResourceFor(deps: Pick<AppDeps, 'redis' | 'keys' | 'config'>, job: DetectJob, state: JobState | 'unknown'): Promise<JobResource> {
+  if (!job.data.callback || !job.id) return toJobResource(job, state);
+  const webhook = await withRedis(deps.config.API_REDIS_TIMEOUT_MS, () => readWebhookState(deps.redis, deps.keys, job.id!));
+  return toJobResource(job, state, webhook ? { webhook } : {});
+}

@@ -1,24 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { parseFailedReason, type DetectJob, type DetectJobReturn } from '@maskq/shared';
-import type { AppDeps } from '../deps.js';
+import { detectQuerySchema, parseFailedReason, type DetectJob, type DetectJobReturn } from '@maskq/shared';
+import type { RouteDeps } from '../deps.js';
 import { HttpError, statusForCode } from '../errors/http-error.js';
 import { withRedis } from '../errors/redis-guard.js';
 import { enqueueImages } from '../ingest/enqueue.js';
-import { parseMetadata } from '../ingest/metadata.js';
 import { singleImageUpload } from '../ingest/upload.js';
 import { validateImage } from '../ingest/validate-image.js';
 import { jobLink } from '../jobs/lookup.js';
+import { admitSubmission } from '../limits/submit-guards.js';
 
-export const maxSyncTimeoutMs = 120_000;
-
-function parseTimeout(raw: unknown, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const text = typeof raw === 'string' ? raw : '';
-  if (!/^\d{1,6}$/.test(text) || Number(text) < 1 || Number(text) > maxSyncTimeoutMs) {
-    throw new HttpError(400, 'invalid_request', `timeout_ms must be an integer from 1 to ${maxSyncTimeoutMs}`);
-  }
-  return Number(text);
+function parseTimeout(query: unknown, fallback: number): number {
+  const parsed = detectQuerySchema.safeParse(query);
+  if (!parsed.success) throw new HttpError(400, 'invalid_request', parsed.error.issues[0]!.message);
+  return parsed.data.timeout_ms ?? fallback;
 }
 
 /**
@@ -26,16 +21,16 @@ function parseTimeout(raw: unknown, fallback: number): number {
  * then waits on the JobEventsHub (no polling) for the result. On timeout the job
  * keeps running and can be polled at its link.
  */
-export function detectRouter(deps: AppDeps): Router {
+export function detectRouter(deps: RouteDeps): Router {
   const { config } = deps;
   const router = Router();
   const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS, replication: { replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, redis: deps.redis } };
 
-  router.post('/v1/detect', singleImageUpload(config, ['file', 'image']), async (req, res) => {
-    const timeoutMs = parseTimeout(req.query.timeout_ms, config.SYNC_TIMEOUT_MS);
+  router.post('/v1/detect', admitSubmission(deps), singleImageUpload(config, ['file', 'image']), async (req, res) => {
+    const timeoutMs = parseTimeout({ timeout_ms: req.query.timeout_ms }, config.SYNC_TIMEOUT_MS);
     const upload = req.upload!;
     const format = validateImage(upload.bytes, config.MAX_IMAGE_BYTES);
-    const metadata = parseMetadata(upload.metadata, config.MAX_METADATA_BYTES);
+    const options = await deps.parseSubmission(req.submitFields ?? {});
 
     const id = randomUUID();
     const disconnected = new AbortController();
@@ -43,11 +38,12 @@ export function detectRouter(deps: AppDeps): Router {
     // Subscribe before the job exists: its completion cannot come before we listen.
     const waiter = deps.events.waitForFinish(id, timeoutMs, disconnected.signal);
     try {
-      await enqueueImages(enqueueDeps, [{ bytes: upload.bytes, format, metadata, requestId: String(req.id) }], [id]);
+      await enqueueImages(enqueueDeps, [{ bytes: upload.bytes, format, options, requestId: String(req.id), owner: req.principal?.owner }], [id]);
     } catch (err) {
       waiter.settle('aborted');
       throw err;
     }
+    deps.metrics.submit.recordSubmitted('detect_sync');
 
     const readJob = () => withRedis(config.API_REDIS_TIMEOUT_MS, () => deps.detectQueue.getJob(id)) as Promise<DetectJob | undefined>;
     // One state read after subscribing closes the gap if the event reader was not yet running.

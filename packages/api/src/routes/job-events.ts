@@ -1,11 +1,12 @@
 import type { JobState } from 'bullmq';
 import { Router, type Response } from 'express';
-import { toJobResource, type DetectJob, type JobResource, type JobStatus } from '@maskq/shared';
+import type { DetectJob, JobResource, JobStatus } from '@maskq/shared';
+import { canSee } from '../auth/authenticate.js';
 import type { AppDeps } from '../deps.js';
 import { notFound } from '../errors/http-error.js';
 import { withRedis } from '../errors/redis-guard.js';
 import type { JobEvent, JobEventType } from '../events/job-events-hub.js';
-import { findJob } from '../jobs/lookup.js';
+import { findJob, jobResourceFor } from '../jobs/lookup.js';
 
 const terminal = new Set<JobStatus>(['completed', 'failed', 'expired', 'cancelled']);
 
@@ -44,7 +45,7 @@ export function jobEventsRouter(deps: AppDeps): Router {
       unsubscribe();
       throw err;
     }
-    if (!found || found.state === 'unknown') {
+    if (!found || found.state === 'unknown' || !canSee(req, found.job.data.owner)) {
       unsubscribe();
       throw notFound(`no job ${id}`);
     }
@@ -69,9 +70,10 @@ export function jobEventsRouter(deps: AppDeps): Router {
     };
     res.on('close', end);
 
-    const send = (job: DetectJob, state: JobState | 'unknown') => {
+    const send = async (job: DetectJob, state: JobState | 'unknown') => {
       if (ended) return;
-      const resource = toJobResource(job, state);
+      const resource = await jobResourceFor(deps, job, state);
+      if (ended) return;
       if (resource.status !== lastStatus) {
         lastStatus = resource.status;
         writeEvent(res, resource);
@@ -79,7 +81,13 @@ export function jobEventsRouter(deps: AppDeps): Router {
       if (terminal.has(resource.status)) end();
     };
 
-    send(found.job, found.state);
+    try {
+      await send(found.job, found.state);
+    } catch (err) {
+      req.log?.warn({ err }, 'job events: could not read webhook state');
+      end();
+      return;
+    }
     if (ended) return;
 
     // Events are applied one at a time, in arrival order.
@@ -98,7 +106,7 @@ export function jobEventsRouter(deps: AppDeps): Router {
         try {
           const job = (await withRedis(deps.config.API_REDIS_TIMEOUT_MS, () => deps.detectQueue.getJob(id))) as DetectJob | undefined;
           if (!job) return;
-          send(job, state);
+          await send(job, state);
         } catch (err) {
           req.log?.warn({ err }, 'job events: could not read job');
         }

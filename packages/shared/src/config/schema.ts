@@ -67,6 +67,22 @@ export const configSchema = z.object({
   /** Interval of the comment lines that keep server-sent event streams open through proxies. */
   SSE_HEARTBEAT_MS: int(1000, 300_000).default(15_000),
 
+  // Access control and limits (docs/api.md)
+  /** Comma-separated API keys (Bearer). Hashed at start; the API drops the plaintext from its config. */
+  API_KEYS: z.string().optional(),
+  /** A file of API keys, one per line, `#` comments; read once at start. */
+  API_KEYS_FILE: z.string().optional(),
+  /** Lets the API listen on a non-loopback HOST without API keys. */
+  ALLOW_UNAUTHENTICATED: bool.default(false),
+  /** Per-key (per-IP without keys) submissions per second, shared by all replicas through Redis; 0 = off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(0),
+  /** Bucket size (images that may be submitted at once); 0 = max(1, RATE_LIMIT_PER_SECOND). */
+  RATE_LIMIT_BURST: int(0, 1_000_000).default(0),
+  /** Waiting jobs above which submissions get 503 `overloaded`; 0 = off. */
+  MAX_QUEUE_DEPTH: int(0, 1_000_000_000).default(10_000),
+  /** Bearer token that /metrics requires when set (16+ characters). */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').max(1024).optional(),
+
   // Queue dashboard (/admin/queues): off unless both are set.
   ADMIN_USER: z.string().regex(/^[^:]{1,128}$/, '1-128 characters, no ":"').optional(),
   ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').max(1024).optional(),

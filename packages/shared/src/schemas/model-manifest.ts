@@ -22,6 +22,17 @@ export const modelManifestSchema = z
       precision: z.enum(['float32', 'int8']),
       bytes: z.number().int().positive(),
       sha256: sha256Schema,
+      /** How an int8 model was quantized (absent for float32). */
+      quantization: z
+        .object({
+          /** 'QDQ': QuantizeLinear/DequantizeLinear pairs that ONNX Runtime fuses into integer kernels */
+          format: z.literal('QDQ'),
+          weights: z.string().min(1),
+          activations: z.string().min(1),
+          /** nodes kept in float */
+          floatNodes: z.array(z.string().min(1)),
+        })
+        .optional(),
     }),
     input: z.object({
       name: z.string().min(1),
@@ -72,6 +83,19 @@ export const modelManifestSchema = z
         version: z.string().min(1),
         command: z.string().min(1),
       }),
+      /** Where an int8 model's activation ranges came from. */
+      calibration: z
+        .object({
+          /** folder of the images, relative to the shared data (e.g. fixtures/validation) */
+          images: z.string().min(1),
+          count: z.number().int().positive(),
+          /** sha256 over the file names and bytes, in the order used */
+          sha256: sha256Schema,
+          order: z.string().min(1),
+          method: z.string().min(1),
+          preprocess: z.string().min(1),
+        })
+        .optional(),
     }),
     license: z.object({ spdx: z.string().min(1), file: z.string().min(1) }),
   })

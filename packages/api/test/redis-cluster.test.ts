@@ -74,6 +74,7 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_BACKOFF_BASE_MS: '100',
       MODEL_DIR: modelDir,
+      RATE_LIMIT_PER_SECOND: '1000',
     };
     config = loadConfig(env);
     api = await spawnApi(env);
@@ -109,10 +110,26 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
     expect(batchIds).toHaveLength(images.length);
     const single = await fetch(`${api.url}/v1/jobs`, {
       method: 'POST',
-      body: form([['image', fixture('scene_4faces_1280x720.jpg'), 'scene.jpg']]),
+      headers: { 'idempotency-key': 'cluster-single-1' },
+      body: form([['image', fixture('scene_4faces_1280x720.jpg'), 'scene.jpg'], ['callback_url', receiverUrl]]),
     });
     expect(single.status).toBe(202);
     const singleId = ((await single.json()) as { id: string }).id;
+    // Idempotency (SET NX on its own `{owner:key}` slot) and the rate limit (Lua on `{owner}`) work on the cluster.
+    const replay = await fetch(`${api.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'idempotency-key': 'cluster-single-1' },
+      body: form([['image', fixture('scene_4faces_1280x720.jpg'), 'scene.jpg'], ['callback_url', receiverUrl]]),
+    });
+    expect(((await replay.json()) as { id: string }).id).toBe(singleId);
+    const rateKeys: string[] = [];
+    for (const master of cluster.masters) {
+      const direct = new Redis(master.port, '127.0.0.1');
+      rateKeys.push(...(await direct.keys(`${prefix}:rate:*`)));
+      direct.disconnect();
+    }
+    expect(rateKeys).toHaveLength(1);
+    expect(Number(await (await client()).hget(rateKeys[0]!, 'tokens'))).toBeLessThan(1000);
     const ids = [...batchIds, singleId];
 
     // While queued: each blob sits on the master owning its own slot, and more than one master holds blobs.
@@ -162,8 +179,6 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
         const [bytes] = await blobStore.getMany([job.data.blobKey]);
         if (!bytes) throw new Error(`blob ${job.data.blobKey} missing`);
         await blobStore.delete([job.data.blobKey]);
-        // The API in main does not take callback_url yet; give the single job the callback it would record.
-        if (job.id === singleId) await job.updateData({ ...job.data, callback: { url: receiverUrl, events: ['completed'] } });
         // The result carries the blob's size, so it proves the bytes came back from the cluster.
         const base = fakeReturn();
         return { ...base, result: { ...base.result, width: bytes.length } };
@@ -197,6 +212,8 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
       return current?.status === 'delivered' ? current : undefined;
     });
     expect(state).toMatchObject({ status: 'delivered', attempts: 1, last_status: 204 });
+    const resource = (await (await fetch(`${api.url}/v1/jobs/${singleId}`)).json()) as JobResource;
+    expect(resource.webhook).toMatchObject({ status: 'delivered', attempts: 1 });
 
     // Blobs were deleted by the worker on whichever master held them.
     for (const id of ids) expect(await inspect.exists(keys.blob(id))).toBe(0);

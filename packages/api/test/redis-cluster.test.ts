@@ -3,7 +3,7 @@
  * (REDIS_CLUSTER_NODES), a BullMQ worker and the webhook dispatcher in this
  * process on Cluster clients from createRedis, a webhook receiver on loopback.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BlobStore,
+  createDetectQueue,
   createKeys,
   createRedis,
   createWebhookQueue,
@@ -28,7 +29,11 @@ import {
   type JobResource,
   type RedisClient,
   type WebhookQueue,
+  waitForReplicas,
+  writersOf,
 } from '@maskq/shared';
+import type { HttpError } from '../src/errors/http-error.js';
+import { enqueueImages } from '../src/ingest/enqueue.js';
 import { WebhookDispatcher } from '../../worker/src/webhooks/dispatcher.js';
 import { fakeReturn, fixture, form, readSse, waitFor, type SseEvent } from './harness.js';
 import { redisServerVersion, startRedisCluster, type RedisClusterTopology } from '../../../test-support/redis-topology.js';
@@ -217,5 +222,32 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
 
     // Blobs were deleted by the worker on whichever master held them.
     for (const id of ids) expect(await inspect.exists(keys.blob(id))).toBe(0);
+  });
+
+  it('REDIS_WAIT_REPLICAS on a cluster WAITs on each master that was written; unconfirmed submissions are withdrawn (503)', async () => {
+    const redis = await client();
+    const detectQueue = createDetectQueue({ connection: redis, keys, config });
+    const blobStore = new BlobStore(redis, keys, config.BLOB_TTL_SECONDS);
+    try {
+      const ids = Array.from({ length: 8 }, () => randomUUID());
+      const blobKeys = ids.map((id) => keys.blob(id));
+      // The masters WAIT goes to: each blob's, plus the one owning the queue slot.
+      const writers = writersOf(redis, [keys.detectWaitList(), ...blobKeys]);
+      expect(writers.length).toBeGreaterThan(1);
+      expect(await waitForReplicas(redis, [keys.detectWaitList(), ...blobKeys], 0, 100)).toBe(0);
+
+      // This cluster has no replicas: WAIT 1 cannot be satisfied, so the API answers 503 and keeps nothing.
+      const images = ids.map(() => ({ bytes: fixture('mask_01.jpg'), format: 'jpeg' as const }));
+      const deps = { detectQueue, blobStore, redisTimeoutMs: 2000, replication: { replicas: 1, timeoutMs: 200, redis } };
+      const err = await enqueueImages(deps, images, ids).then(() => undefined, (e: unknown) => e as HttpError);
+      expect(err).toMatchObject({ status: 503, code: 'unavailable' });
+      expect(err?.message).toMatch(/replication not confirmed \(0 of 1 replicas/);
+      for (const id of ids) {
+        expect(await detectQueue.getJob(id)).toBeUndefined();
+        expect(await redis.exists(keys.blob(id))).toBe(0);
+      }
+    } finally {
+      await detectQueue.close();
+    }
   });
 });

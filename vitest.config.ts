@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'models/converter/test/**/*.test.ts', 'deploy/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'models/converter/test/**/*.test.ts', 'deploy/test/**/*.test.ts', 'bench/test/*.test.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

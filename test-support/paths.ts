@@ -14,3 +14,7 @@ export const modelDir = join(repoRoot, 'models', 'face-mask', '1.0.0');
 if (!existsSync(sharedDir)) {
   throw new Error(`shared data not found at ${sharedDir}: clone beside ../shared or set SHARED_DIR`);
 }
+
+export const int8ModelDir = join(repoRoot, 'models', 'face-mask', '1.0.0-int8');
+export const validationDir = join(fixturesDir, 'validation');
+export const validationJson = join(fixturesDir, 'validation.json');

@@ -36,8 +36,8 @@ export async function listCalibrationImages(dir: string): Promise<string[]> {
 }
 
 /**
- * Two-decimal-digit-stable range end: rounds |v| up to 4 significant digits, so the last bits
- * of float arithmetic (another CPU's kernels) rarely change the model bytes.
+ * Rounds a range end outward (|v| up) to 4 significant digits, so the last bits of float
+ * arithmetic (another CPU's kernels) rarely change the model bytes.
  */
 export function roundRangeEnd(v: number): number {
   if (v === 0) return 0;

@@ -179,6 +179,10 @@ export function quantizeGraph(fp32: ConvertResult, options: QdqOptions): GraphBu
       return i;
     });
     g.addNode(node.opType, node.name, inputs, node.outputs, node.attributes);
+    // A float ReLU (after a float convolution) that feeds integer ops is quantized here.
+    const out = node.outputs[0]!;
+    const feedsInteger = (consumers.get(out) ?? []).some((c) => c.opType === 'MaxPool' || (c.opType === 'Conv' && !options.floatConvs.has(c.name)));
+    if (node.opType === 'Relu' && feedsInteger) quantize(out, out, activationQuant({ ...rangeOf(out), min: 0 }));
   }
   for (const out of fp32.outputs) g.addOutput(out);
   return g;

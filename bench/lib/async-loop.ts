@@ -1,0 +1,103 @@
+import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HttpTarget } from './http-target.js';
+import { WindowRecorder, type LoadResult } from './load-result.js';
+import type { MultipartBody } from './multipart.js';
+import { SseParser } from './sse.js';
+
+export interface AsyncLoopOptions {
+  /** the API's base URL, e.g. http://127.0.0.1:8000 */
+  baseUrl: string;
+  bodies: readonly MultipartBody[];
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+  timeoutMs?: number;
+}
+
+const finalStatuses = new Set(['completed', 'failed', 'expired', 'cancelled']);
+
+/**
+ * Follows GET /v1/jobs/:id/events until a final state; resolves with that status. The API sends
+ * the current state first, so a job that finished before we subscribed is still seen.
+ */
+export function waitForFinalEvent(agent: Agent, url: URL, timeoutMs: number): Promise<string> {
+  return new Promise((resolveStatus, reject) => {
+    const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, headers: { accept: 'text/event-stream' }, timeout: timeoutMs }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`events: HTTP ${res.statusCode}`));
+        return;
+      }
+      const parser = new SseParser();
+      let settled = false;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        for (const event of parser.push(chunk)) {
+          if (!settled && finalStatuses.has(event.event)) {
+            settled = true;
+            resolveStatus(event.event);
+            res.destroy();
+          }
+        }
+      });
+      res.on('end', () => settled || reject(new Error('events: stream ended without a final state')));
+      res.on('error', (err) => settled || reject(err));
+    });
+    req.on('timeout', () => req.destroy(new Error(`events: no final state after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Closed loop over the async API: each client submits POST /v1/jobs (202 + id), then waits on
+ * the job's SSE stream; latency is submit → final state seen, the number a queue user feels.
+ */
+export async function runAsyncClosedLoop(options: AsyncLoopOptions): Promise<LoadResult> {
+  const { bodies, concurrency } = options;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: concurrency, timeoutMs });
+  const eventsAgent = new Agent({ keepAlive: false, maxSockets: concurrency });
+  const start = performance.now();
+  const recorder = new WindowRecorder(start + options.warmupMs, start + options.warmupMs + options.durationMs);
+  let next = 0;
+  let cpuStarted = false;
+
+  const client = async (): Promise<void> => {
+    while (performance.now() < recorder.windowEnd) {
+      const body = bodies[next++ % bodies.length] as MultipartBody;
+      const sentAt = performance.now();
+      if (!cpuStarted && sentAt >= recorder.windowStart) {
+        cpuStarted = true;
+        recorder.startCpu();
+      }
+      if (recorder.inWindow(sentAt)) recorder.countSent();
+      let problem: string | undefined;
+      try {
+        const accepted = await submit.post(body);
+        if (accepted.status !== 202) throw new Error(`submit: HTTP ${accepted.status}`);
+        const { id } = JSON.parse(accepted.body.toString('utf8')) as { id?: string };
+        if (!id) throw new Error('submit: no job id');
+        const status = await waitForFinalEvent(eventsAgent, new URL(`/v1/jobs/${encodeURIComponent(id)}/events`, options.baseUrl), timeoutMs);
+        if (status !== 'completed') problem = `job ${status}`;
+      } catch (err) {
+        problem = err instanceof Error ? err.message : String(err);
+      }
+      const doneAt = performance.now();
+      if (recorder.inWindow(doneAt)) {
+        if (problem) recorder.error(problem);
+        else recorder.success(doneAt - sentAt, doneAt);
+      }
+      if (problem) await sleep(10);
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: concurrency }, client));
+  } finally {
+    submit.close();
+    eventsAgent.destroy();
+  }
+  return recorder.finish({ mode: 'async', concurrency });
+}

@@ -1,0 +1,32 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { repoRoot } from './paths.js';
+import { buildMultipartBody, type MultipartBody } from './multipart.js';
+
+/** `../shared/fixtures/images` beside the checkout, or SHARED_DIR. */
+export const sharedDir = process.env.SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
+export const fixtureImagesDir = join(sharedDir, 'fixtures', 'images');
+export const caffeModelDir = join(sharedDir, 'models', 'aizoo-face-mask');
+
+const imageTypes: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+};
+
+/** The fixture images (sorted by name) as prebuilt multipart bodies with the given field name. */
+export function loadFixtureBodies(field: string, dir = fixtureImagesDir): MultipartBody[] {
+  const names = readdirSync(dir)
+    .filter((name) => extname(name).toLowerCase() in imageTypes)
+    .sort();
+  if (names.length === 0) throw new Error(`no fixture images in ${dir}`);
+  return names.map((name) =>
+    buildMultipartBody({
+      field,
+      filename: name,
+      contentType: imageTypes[extname(name).toLowerCase()] ?? 'application/octet-stream',
+      data: readFileSync(join(dir, name)),
+    }),
+  );
+}

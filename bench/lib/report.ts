@@ -1,0 +1,72 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
+
+/** A Markdown table (also readable in a terminal). */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+export function fmt(value: number, digits = 1): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '–';
+}
+
+/**
+ * Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in a Markdown file,
+ * or appends the marked section; everything else in the file stays as it was.
+ */
+export function replaceSection(document: string, name: string, content: string): string {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const block = `${start}\n${content.trim()}\n${end}`;
+  const from = document.indexOf(start);
+  const to = document.indexOf(end, from + start.length);
+  if (from >= 0 && to >= 0) return document.slice(0, from) + block + document.slice(to + end.length);
+  if (from >= 0 || document.includes(end)) throw new Error(`section ${name} has only one of its markers`);
+  const base = document.length === 0 || document.endsWith('\n') ? document : `${document}\n`;
+  return `${base}${base.length ? '\n' : ''}${block}\n`;
+}
+
+const docHeader =
+  '# Benchmarks\n\nHow maskq compares with the seed design (FastAPI + OpenCV DNN, inference inline). ' +
+  'Sections between `<!-- name:start/end -->` markers are written by the bench scripts.\n';
+
+export function writeDocSection(file: string, name: string, content: string): void {
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : docHeader;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, replaceSection(current, name, content));
+}
+
+export function writeJson(file: string, value: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Where a number was measured: results are only comparable on the same machine and load. */
+export function machineInfo(): { cpus: number; cpuModel: string; node: string; loadavg1m: number; date: string } {
+  const list = cpus();
+  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', node: process.version, loadavg1m: loadavg()[0] ?? 0, date: new Date().toISOString() };
+}
+
+/** `--name value` and `--flag` arguments. */
+export function parseArgs(argv: readonly string[]): Map<string, string> {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument: ${arg}`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) args.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else if (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('--')) args.set(arg.slice(2), argv[++i] as string);
+    else args.set(arg.slice(2), 'true');
+  }
+  return args;
+}
+
+export function numberList(value: string | undefined, fallback: number[]): number[] {
+  if (value === undefined) return fallback;
+  const list = value.split(',').map(Number);
+  if (list.some((n) => !(n > 0))) throw new Error(`expected positive numbers, comma-separated: ${value}`);
+  return list;
+}

@@ -102,7 +102,8 @@ async function confirmReplicated(deps: EnqueueDeps, ids: string[], blobKeys: str
     // fall through: unconfirmed
   }
   if (acked >= replication.replicas) return;
-  await withRedis(deps.redisTimeoutMs, () => Promise.all(ids.map((id) => deps.detectQueue.remove(id)))).catch(() => undefined);
-  await dropBlobs(deps, blobKeys);
+  // A job a worker already holds cannot be removed (it runs anyway); its blob stays for it.
+  const removed = await withRedis(deps.redisTimeoutMs, () => Promise.all(ids.map((id) => deps.detectQueue.remove(id)))).catch(() => [] as number[]);
+  await dropBlobs(deps, blobKeys.filter((_, i) => removed[i] === 1));
   throw unavailable(`Redis replication not confirmed (${Math.max(acked, 0)} of ${replication.replicas} replicas in ${replication.timeoutMs} ms), retry later`);
 }

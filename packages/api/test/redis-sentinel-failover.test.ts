@@ -1,34 +1,31 @@
 /**
  * A Sentinel failover under load, on real servers: 1 master, 1 replica, 3
  * sentinels. The API runs as a child process (REDIS_SENTINELS,
- * REDIS_WAIT_REPLICAS=1), a BullMQ worker in this process on a Sentinel client
- * from createRedis. The master is SIGKILLed mid-load and later restarted empty
+ * REDIS_WAIT_REPLICAS=1), and so does the real worker process (REDIS_SENTINELS). The master is SIGKILLed mid-load and later restarted empty
  * (as a supervisor would); neither the API nor the worker is restarted.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BlobStore,
   createKeys,
   createRedis,
   loadConfig,
-  queueNames,
   type Config,
-  type DetectJobData,
-  type DetectJobReturn,
   type JobResource,
   type RedisClient,
 } from '@maskq/shared';
-import { fakeReturn, fixture, form, sleep } from './harness.js';
+import { fixture, form, sleep } from './harness.js';
+import { WorkerChild } from '../../worker/test/support/worker-harness.js';
+import { fixtureImagesDir } from '../../../test-support/paths.js';
 import { spawnApi, type SpawnedApi } from './spawn-api.js';
 import { redisCli, redisServerVersion, startRedisSentinel, type RedisSentinelTopology } from '../../../test-support/redis-topology.js';
 import { uniquePrefix } from '../../../test-support/redis.js';
 
 const version = await redisServerVersion();
 const image = fixture('mask_01.jpg');
+const golden = (JSON.parse(readFileSync(join(fixtureImagesDir, '..', 'golden.json'), 'utf8')) as { images: Record<string, { width: number; height: number }> }).images['mask_01.jpg']!;
 
 describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version})`, () => {
   const prefix = uniquePrefix('sentinel');
@@ -38,7 +35,7 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
   let topology: RedisSentinelTopology;
   let config: Config;
   let api: SpawnedApi;
-  let worker: Worker<DetectJobData, DetectJobReturn> | undefined;
+  let workerChild: WorkerChild | undefined;
   const clients: RedisClient[] = [];
 
   beforeAll(async () => {
@@ -59,7 +56,7 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
   });
 
   afterAll(async () => {
-    await worker?.close(true).catch(() => undefined);
+    await workerChild?.dispose();
     for (const client of clients) client.disconnect();
     await api?.stop();
     await topology?.stop();
@@ -74,23 +71,19 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
   }
 
   it('every job answered 202 completes after the master is killed; API and worker carry on by themselves', async () => {
-    const blobStore = new BlobStore(client(), keys, config.BLOB_TTL_SECONDS);
-    worker = new Worker<DetectJobData, DetectJobReturn>(
-      queueNames.detect,
-      async (job) => {
-        const [bytes] = await blobStore.getMany([job.data.blobKey]);
-        if (!bytes) throw new Error(`blob ${job.data.blobKey} missing`);
-        await sleep(10);
-        const base = fakeReturn();
-        return { ...base, result: { ...base.result, width: bytes.length } };
-      },
-      // Short locks so a job active on the dead master is picked up again soon after the failover.
-      { connection: client(true), prefix: keys.bullPrefix, concurrency: 4, lockDuration: 3000, stalledInterval: 1000, maxStalledCount: 5 },
-    );
-    worker.on('error', () => undefined);
-    // The image goes only once the job is recorded completed: if a failover loses that record, the
-    // job runs again and still finds its bytes (deleting first loses both the result and the image).
-    worker.on('completed', (job) => void blobStore.delete([job.data.blobKey]).catch(() => undefined));
+    // The real worker process, short locks so a job active on the dead master is picked up again soon.
+    workerChild = new WorkerChild({
+      REDIS_URL: '',
+      REDIS_SENTINELS: topology.sentinelsEnv,
+      REDIS_SENTINEL_NAME: topology.masterName,
+      QUEUE_PREFIX: prefix,
+      LOCK_DURATION_MS: '3000',
+      STALLED_INTERVAL_MS: '1000',
+      MAX_STALLED_COUNT: '5',
+      BATCH_MAX_SIZE: '8',
+    });
+    await workerChild.ready();
+    const workerPid = workerChild.pid;
     const apiPid = api.child.pid;
 
     const accepted: string[] = [];
@@ -165,7 +158,7 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
           for (const l of ['wait', 'active', 'paused']) lists[l] = await inspect.lpos(`${keys.bullPrefix}:detect:${l}`, id);
           for (const z of ['delayed', 'completed', 'failed', 'prioritized']) lists[z] = await inspect.zscore(`${keys.bullPrefix}:detect:${z}`, id);
           lists.lock = await inspect.exists(`${keys.bullPrefix}:detect:${id}:lock`);
-          console.log('worker', worker.isRunning(), (await redisCli(topology.replica.port, 'CLIENT', 'LIST')).split('\n').map((l) => /name=(\S*).*cmd=(\S+)/.exec(l)?.slice(1).join(':')).join(' '));
+          console.log('worker', workerChild.output().slice(-3000), (await redisCli(topology.replica.port, 'CLIENT', 'LIST')).split('\n').map((l) => /name=(\S*).*cmd=(\S+)/.exec(l)?.slice(1).join(':')).join(' '));
         console.log('DIAG', id, JSON.stringify({ ...raw, data: undefined }), JSON.stringify(lists), await inspect.exists(keys.blob(id)));
         }
         throw new Error(`${pending.size} of ${accepted.length} accepted jobs never completed: ${[...pending].slice(0, 5).join(', ')}`);
@@ -175,7 +168,7 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
         if (res.status !== 200) continue;
         const body = (await res.json()) as JobResource;
         if (body.status === 'completed') {
-          expect(body.result?.width).toBe(image.length);
+          expect(body.result).toMatchObject({ width: golden.width, height: golden.height });
           pending.delete(id);
         } else {
           expect(body.status).not.toBe('failed');
@@ -184,10 +177,11 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
       if (pending.size > 0) await sleep(200);
     }
 
-    // Neither process was restarted: same API process, same Worker object, both still serving.
+    // Neither process was restarted: same API and worker processes, both still serving.
     expect(api.child.pid).toBe(apiPid);
     expect(api.child.exitCode).toBeNull();
-    expect(worker.isRunning()).toBe(true);
+    expect(workerChild.pid).toBe(workerPid);
+    expect(await Promise.race([workerChild.exited.then(() => 'exited'), sleep(10).then(() => 'running')])).toBe('running');
     expect((await fetch(`${api.url}/ready`)).status).toBe(200);
 
     console.log(

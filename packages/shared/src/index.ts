@@ -20,3 +20,4 @@ export * from './webhooks/index.js';
 export * from './images/sniff.js';
 export * from './redis/key-slot.js';
 export * from './redis/replication.js';
+export * from './config/descriptions.js';

@@ -100,7 +100,8 @@ export const configSchema = z.object({
 
   // Worker
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
-  WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
+  /** Loopback by default; containers set 0.0.0.0 so probes and Prometheus reach it. */
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   BATCH_MAX_SIZE: int(1, 256).default(16),
   BATCH_MAX_WAIT_MS: int(0, 10_000).default(5),
   LOCK_DURATION_MS: int(1000, 3_600_000).default(30_000),

@@ -110,8 +110,8 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
           status = `fetch error: ${(err as Error).message}`;
         }
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        // ~30 submissions/s in all: steady load the one real worker can drain on a shared 2-core machine.
-        await sleep(100);
+        // ~50 submissions/s in all: steady load the one real worker can drain on a shared 2-core machine.
+        await sleep(50);
       }
     };
     const submitters = Array.from({ length: 3 }, () => submitter());

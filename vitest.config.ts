@@ -5,6 +5,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'models/converter/test/**/*.test.ts', 'deploy/test/**/*.test.ts', 'bench/test/*.test.ts'],
+    // Builds packages/web when stale: the API serves it and the browser tests load it.
+    globalSetup: ['test-support/build-web.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

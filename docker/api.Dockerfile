@@ -14,13 +14,20 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 COPY packages/shared/package.json packages/shared/
 COPY packages/api/package.json packages/api/
 COPY packages/worker/package.json packages/worker/
+COPY packages/client/package.json packages/client/
+COPY packages/web/package.json packages/web/
 COPY models/converter/package.json models/converter/
 RUN pnpm install --frozen-lockfile
 COPY tsconfig.base.json ./
 COPY packages/shared packages/shared
 COPY packages/api packages/api
+# The web page the API serves at `/` (static files; found at packages/web/dist beside the API).
+COPY packages/client packages/client
+COPY packages/web packages/web
 RUN pnpm --filter @maskq/api... run build \
- && pnpm --filter @maskq/api deploy --prod /out/packages/api
+ && pnpm --filter @maskq/api deploy --prod /out/packages/api \
+ && pnpm --filter @maskq/web build \
+ && mkdir -p /out/packages/web && cp -r packages/web/dist /out/packages/web/dist
 
 # ---- runtime: Node + the deployed package, nothing else
 FROM ${NODE_IMAGE} AS runtime

@@ -18,6 +18,8 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 COPY packages/shared/package.json packages/shared/
 COPY packages/api/package.json packages/api/
 COPY packages/worker/package.json packages/worker/
+COPY packages/client/package.json packages/client/
+COPY packages/web/package.json packages/web/
 COPY models/converter/package.json models/converter/
 RUN pnpm install --frozen-lockfile
 COPY tsconfig.base.json ./

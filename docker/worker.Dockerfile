@@ -12,6 +12,8 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 COPY packages/shared/package.json packages/shared/
 COPY packages/api/package.json packages/api/
 COPY packages/worker/package.json packages/worker/
+COPY packages/client/package.json packages/client/
+COPY packages/web/package.json packages/web/
 COPY models/converter/package.json models/converter/
 # onnxruntime-node's install script stays off (pnpm-workspace.yaml allowBuilds): it only
 # downloads the CUDA provider, which this CPU image does not use.

@@ -126,6 +126,10 @@ process.on('SIGTERM', () => void stop(0));
 
 const tsx = ['--conditions=source', '--import', 'tsx'];
 await ensureRedis();
+// The web page at `/` is served from packages/web/dist: build it (Vite, ~1 s).
+say('building the web page (packages/web)');
+const webBuild = spawnSync('pnpm', ['--filter', '@maskq/web', 'build'], { cwd: root, encoding: 'utf8' });
+if (webBuild.status !== 0) say(`web page build failed, serving the API without it:\n${webBuild.stderr || webBuild.stdout}`);
 run('api', process.execPath, [...tsx, 'packages/api/src/main.ts']);
 run('worker', process.execPath, [...tsx, 'packages/worker/src/main.ts']);
 const host = env.HOST && env.HOST !== '0.0.0.0' ? env.HOST : '127.0.0.1';

@@ -15,10 +15,13 @@ import { RateLimiter } from './limits/rate-limiter.js';
 import { metricsAuth } from './middleware/metrics-auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { requestId } from './middleware/request-id.js';
+import { annotatedRouter } from './routes/annotated.js';
 import { detectRouter } from './routes/detect.js';
 import { healthRouter } from './routes/health.js';
 import { jobEventsRouter } from './routes/job-events.js';
 import { jobsRouter } from './routes/jobs.js';
+import { docsRouter } from './openapi/docs-router.js';
+import { webSite } from './web/static-site.js';
 
 export type { AppDeps, ApiConfig } from './deps.js';
 
@@ -82,11 +85,15 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(securityHeaders());
 
+  app.use(docsRouter());
+  const site = webSite(deps.webDist);
+  if (site) app.use(site);
   app.use(healthRouter(deps));
   app.get('/metrics', metricsAuth(config.METRICS_TOKEN), metricsHandler(registry));
 
   app.use('/v1', authenticate(keyring));
   app.use(jobsRouter(routeDeps));
+  app.use(annotatedRouter(routeDeps));
   app.use(jobEventsRouter(routeDeps));
   app.use(detectRouter(routeDeps));
 

@@ -40,6 +40,8 @@ export interface AppDeps {
   logger: Logger;
   /** The model manifest found at start, if any (readiness). */
   model?: ModelRef;
+  /** The built web page (packages/web/dist) to serve at `/`; default found beside this package, null for none. */
+  webDist?: string | null;
   /** Shown on the dashboard and in the queue gauges; the API never enqueues webhooks itself. */
   webhooksQueue?: WebhookQueue;
   /** Default: a new registry with service="api". */

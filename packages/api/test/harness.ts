@@ -45,7 +45,7 @@ export async function startTestApi(options: {
   env?: Record<string, string>;
   model?: ModelRef | null;
   /** Optional deps (apiKeys, metricsRegistry, webhooksQueue, callbackGuard, logger). */
-  deps?: Partial<Pick<AppDeps, 'apiKeys' | 'metricsRegistry' | 'webhooksQueue' | 'callbackGuard' | 'logger'>>;
+  deps?: Partial<Pick<AppDeps, 'apiKeys' | 'metricsRegistry' | 'webhooksQueue' | 'callbackGuard' | 'logger' | 'webDist'>>;
 }): Promise<TestApi> {
   const config = configSchema.parse({ REDIS_URL: testRedisUrl, QUEUE_PREFIX: options.prefix, PORT: '0', ...options.env });
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', name: 'maskq-api-test' });

@@ -94,7 +94,10 @@ describe('worker process: batching and per-job failures', () => {
     expect(job!.attemptsMade).toBe(1);
     expect(job!.returnvalue).toBeFalsy();
     await worker.waitForLog((l) => l.msg === 'job failed' && l.jobId === id);
-    expect(worker.batches()).toEqual([]); // no batch reached inference
+    // The batch is reported (one line per batch), but it never reached preprocessing or inference.
+    const batch = await worker.waitForLog((l) => l.msg === 'batch done');
+    expect(batch).toMatchObject({ collected: 1, completed: 0, failed: 1, batchSize: 0 });
+    expect(worker.batches().filter((b) => b.inferenceMs !== undefined || b.preprocessMs !== undefined)).toEqual([]);
     expect(await tq.blobKeysLeft()).toEqual([]);
   }, 120_000);
 

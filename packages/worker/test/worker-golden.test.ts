@@ -43,7 +43,7 @@ describe('worker process: fixtures through the queue', () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
     const metrics = await fetch(`http://127.0.0.1:${opsPort}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toContain('maskq_worker_process_cpu_seconds_total');
+    expect(await metrics.text()).toContain('maskq_process_cpu_seconds_total');
     expect((await fetch(`http://127.0.0.1:${opsPort}/nope`)).status).toBe(404);
   });
 

@@ -52,6 +52,7 @@ export const configDescriptions: Record<keyof Config, string> = {
   MAX_STALLED_COUNT: 'How often a job may be recovered from a dead worker before it fails.',
   JOB_ATTEMPTS: 'Attempts for transient failures (bad images are never retried).',
   JOB_BACKOFF_MS: 'Base of the exponential backoff between attempts.',
+  WORKER_ROLE: '`all` (detection, plus webhook delivery when WEBHOOK_SECRET is set), `detect` or `webhooks` (only delivery), to scale them apart.',
   SHUTDOWN_TIMEOUT_MS: 'Longest graceful shutdown (the batch in hand finishes) before the process exits.',
   WEBHOOK_SECRET: '`whsec_` + base64 signing key; unset = webhooks off and `callback_url` refused.',
   WEBHOOK_CONCURRENCY: 'Webhook deliveries in flight per process.',

@@ -99,6 +99,8 @@ export const configSchema = z.object({
   MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
 
   // Worker
+  /** What a worker process runs: detection and webhook delivery (all), or one of them, to scale them apart. */
+  WORKER_ROLE: z.enum(['all', 'detect', 'webhooks']).default('all'),
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** Loopback by default; containers set 0.0.0.0 so probes and Prometheus reach it. */
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),

@@ -60,5 +60,7 @@ export function toJobResource(
   if (data.metadata) resource.metadata = data.metadata;
   if (extra.webhook) resource.webhook = extra.webhook;
   resource.links = { self: `/v1/jobs/${job.id}` };
+  // Only when the worker stored one; it expires with the result (RESULT_TTL_SECONDS).
+  if (returned?.annotatedKey) resource.links.annotated = `/v1/jobs/${job.id}/annotated.jpg`;
   return resource;
 }

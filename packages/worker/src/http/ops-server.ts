@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { serveMetrics, type Registry } from '@maskq/shared';
 
 export interface OpsServerOptions {
   registry: Registry;
@@ -23,13 +23,7 @@ export function createOpsServer({ registry, isReady }: OpsServerOptions): Server
     }
     if (path === '/health') return json(200, { status: 'ok' });
     if (path === '/ready') return isReady() ? json(200, { status: 'ready' }) : json(503, { status: 'not_ready' });
-    if (path === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => json(500, { error: { code: 'internal_error', message: 'metrics unavailable' } }),
-      );
-      return;
-    }
+    if (path === '/metrics') return void serveMetrics(registry, req, res);
     json(404, { error: { code: 'not_found', message: 'not found' } });
   });
 }

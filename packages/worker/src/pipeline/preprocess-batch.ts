@@ -8,6 +8,8 @@ export interface Slot {
   /** Position of the image in the batch tensor. */
   index: number;
   size: ImageSize;
+  /** The original bytes, kept only for jobs that asked for an annotated image (rendered at publish). */
+  bytes?: Buffer;
 }
 
 /**
@@ -25,7 +27,11 @@ export async function preprocessBatch(
   const rejected: Array<Rejected & { error: unknown }> = [];
   settled.forEach((outcome, index) => {
     const job = images[index]!.job;
-    if (outcome.status === 'fulfilled') slots.push({ job, index, size: outcome.value });
+    if (outcome.status === 'fulfilled') {
+      const slot: Slot = { job, index, size: outcome.value };
+      if (job.data.annotate) slot.bytes = images[index]!.bytes;
+      slots.push(slot);
+    }
     else rejected.push({ job, error: outcome.reason, failure: toJobFailure(outcome.reason, 'internal_error', 'image preprocessing failed') });
   });
   return { slots, rejected };

@@ -27,10 +27,18 @@ export class JobPublisher {
     }
   }
 
+  /**
+   * Whether BullMQ will retry the job after this failure: the same rule as its
+   * Job.shouldRetryJob, so we know before moving it whether the blob is still
+   * needed and whether the failure is final (webhook, metrics).
+   */
+  willRetry(job: DetectJob, failure: JobFailure): boolean {
+    return failure.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+  }
+
   async fail(job: DetectJob, failure: JobFailure, token: string): Promise<FailOutcome> {
     const reason = formatFailedReason(failure.code, failure.message);
-    // Same rule as BullMQ's Job.shouldRetryJob, so we know whether the blob is still needed.
-    const willRetry = failure.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    const willRetry = this.willRetry(job, failure);
     const err = failure.retryable ? new Error(reason) : new UnrecoverableError(reason);
     try {
       await job.moveToFailed(err, token, false);

@@ -3,6 +3,7 @@ import type { RedisClient } from '@maskq/shared';
 import {
   queueNames,
   readWebhookState,
+  recordWebhookAttempt,
   resolveWebhookTarget,
   parseWebhookUrl,
   toJobResource,
@@ -17,6 +18,8 @@ import {
   type Logger,
   type LookupAll,
   type WebhookJobData,
+  type WebhookMetrics,
+  type WebhookOutcome,
   type WebhookState,
   type WebhookTarget,
   type WebhookUrlPolicy,
@@ -47,6 +50,8 @@ export interface WebhookDispatcherOptions {
   logger?: Logger;
   /** DNS resolver for the SSRF check (tests inject one); default dns.lookup, all addresses. */
   lookup?: LookupAll;
+  /** Delivery attempts by outcome and duration (createWebhookMetrics); none when omitted. */
+  metrics?: WebhookMetrics;
   /** Start pulling jobs at once (default true). */
   autorun?: boolean;
 }
@@ -111,14 +116,19 @@ export class WebhookDispatcher {
     const { jobId, event, webhookId } = job.data;
     const attempt = job.attemptsMade + 1;
     const lastAttempt = attempt >= (job.opts.attempts ?? 1);
-    const log = this.options.logger?.child({ jobId, event, webhookId, attempt });
+    let log = this.options.logger?.child({ jobId, event, webhookId, attempt });
     const previous = await readWebhookState(this.options.redis, this.options.keys, jobId);
+    const startedAt = performance.now();
+    const count = (outcome: WebhookOutcome): void => {
+      if (this.options.metrics) recordWebhookAttempt(this.options.metrics, { outcome, durationSeconds: (performance.now() - startedAt) / 1000 });
+    };
 
     const record = async (state: WebhookState): Promise<void> => {
       await writeWebhookState(this.options.redis, this.options.keys, jobId, state, this.options.config.RESULT_TTL_SECONDS);
     };
     const giveUp = async (message: string, status?: number): Promise<never> => {
       await record({ status: 'failed', attempts: attempt, ...(status === undefined ? {} : { last_status: status }), last_error: message });
+      count(status === 410 ? 'gone' : 'failed');
       log?.warn({ status, reason: message }, 'webhook failed for good');
       throw new UnrecoverableError(message);
     };
@@ -129,6 +139,7 @@ export class WebhookDispatcher {
         ...(status === undefined ? {} : { last_status: status }),
         last_error: message,
       });
+      count(lastAttempt ? 'failed' : 'retry');
       log?.info({ status, reason: message, lastAttempt }, 'webhook attempt failed');
       throw new RetryableDeliveryError(message, retryAfterMs);
     };
@@ -137,6 +148,8 @@ export class WebhookDispatcher {
     if (!detectJob) return giveUp('job no longer exists');
     const callback = detectJob.data.callback;
     if (!callback) return giveUp('job has no callback');
+    // The request id the image came in with, so its webhook can be followed from upload on.
+    if (detectJob.data.requestId) log = log?.child({ requestId: detectJob.data.requestId });
     const state = await detectJob.getState();
     if (state !== 'completed' && state !== 'failed' && token) {
       // Enqueued before the detect job was marked finished (a producer may enqueue first so a
@@ -176,6 +189,7 @@ export class WebhookDispatcher {
     const { status } = response;
     if (status >= 200 && status < 300) {
       await record({ status: 'delivered', attempts: attempt, last_status: status });
+      count('delivered');
       log?.debug({ status }, 'webhook delivered');
       return { status, attempts: attempt };
     }

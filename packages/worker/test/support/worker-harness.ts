@@ -9,6 +9,7 @@ import { fixtureImagesDir, modelDir } from '../../../../test-support/paths.js';
 import { keysUnder, testRedisUrl } from '../../../../test-support/redis.js';
 
 const workerPackageDir = fileURLToPath(new URL('../../', import.meta.url));
+export const apiPackageDir = fileURLToPath(new URL('../../../api/', import.meta.url));
 /** The served model; TEST_MODEL_DIR points elsewhere (e.g. a converter output not yet committed). */
 export const testModelDir = process.env.TEST_MODEL_DIR ?? modelDir;
 
@@ -41,7 +42,7 @@ export class TestQueue {
   }
 
   /** Stores the blobs in one round trip and adds the jobs in another; returns the job ids in order. */
-  async enqueue(images: Array<{ bytes: Buffer; format: ImageFormat; deadline?: number }>): Promise<string[]> {
+  async enqueue(images: Array<{ bytes: Buffer; format: ImageFormat; deadline?: number; data?: Partial<DetectJobData> }>): Promise<string[]> {
     const ids = images.map(() => randomUUID());
     const blobKeys = await this.blobStore.putMany(images.map((image, i) => ({ jobId: ids[i]!, bytes: image.bytes })));
     const now = Date.now();
@@ -49,6 +50,7 @@ export class TestQueue {
       images.map((image, i) => {
         const data: DetectJobData = { blobKey: blobKeys[i]!, format: image.format, bytes: image.bytes.length, submittedAt: now };
         if (image.deadline !== undefined) data.deadline = image.deadline;
+        Object.assign(data, image.data);
         return { name: 'detect', data, opts: { jobId: ids[i]! } };
       }),
     );
@@ -91,16 +93,19 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
-/** A real worker process (`node --import tsx src/main.ts`), as `pnpm --filter @maskq/worker start` runs it. */
+/**
+ * A real worker process (`node --import tsx src/main.ts`), as `pnpm --filter @maskq/worker start` runs it.
+ * `packageDir` runs another package's main the same way (the API: `apiPackageDir`).
+ */
 export class WorkerChild {
   readonly lines: LogLine[] = [];
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
   private stderr = '';
 
-  constructor(env: Record<string, string>) {
+  constructor(env: Record<string, string>, packageDir = workerPackageDir) {
     this.child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
-      cwd: workerPackageDir,
+      cwd: packageDir,
       env: {
         PATH: process.env.PATH,
         REDIS_URL: testRedisUrl,

@@ -1,8 +1,7 @@
 /**
  * The whole path on a real 3-master Redis Cluster: the API as a child process
  * (REDIS_CLUSTER_NODES), the real worker process (ONNX inference) on the same
- * cluster, the webhook dispatcher in this process on Cluster clients from
- * createRedis, a webhook receiver on loopback.
+ * cluster (it also enqueues and sends the webhooks), a webhook receiver on loopback.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -16,22 +15,17 @@ import {
   createDetectQueue,
   createKeys,
   createRedis,
-  createWebhookQueue,
-  enqueueWebhooks,
   keySlot,
   loadConfig,
   readWebhookState,
-  webhookEntriesFor,
   type Config,
   type JobResource,
   type RedisClient,
-  type WebhookQueue,
   waitForReplicas,
   writersOf,
 } from '@maskq/shared';
 import type { HttpError } from '../src/errors/http-error.js';
 import { enqueueImages } from '../src/ingest/enqueue.js';
-import { WebhookDispatcher } from '../../worker/src/webhooks/dispatcher.js';
 import { WorkerChild } from '../../worker/test/support/worker-harness.js';
 import { fixtureImagesDir } from '../../../test-support/paths.js';
 import { fixture, form, readSse, waitFor, type SseEvent } from './harness.js';
@@ -49,16 +43,13 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
   writeFileSync(join(modelDir, 'model.json'), JSON.stringify({ name: 'face-mask', version: '1.0.0', inputs: [] }));
   let cluster: RedisClusterTopology;
   let config: Config;
+  let env: Record<string, string>;
   let api: SpawnedApi;
   let receiver: Server;
   let receiverUrl: string;
-  const errors: string[] = [];
   const deliveries: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
   const clients: RedisClient[] = [];
-  const queues: Array<{ close(): Promise<void> }> = [];
   let workerChild: WorkerChild | undefined;
-  let dispatcher: WebhookDispatcher | undefined;
-  let webhookQueue: WebhookQueue | undefined;
 
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
@@ -72,7 +63,7 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-    const env = {
+    env = {
       REDIS_CLUSTER_NODES: cluster.nodesEnv,
       QUEUE_PREFIX: prefix,
       WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
@@ -87,21 +78,12 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
 
   afterAll(async () => {
     await workerChild?.dispose();
-    await dispatcher?.close().catch(() => undefined);
-    await webhookQueue?.close().catch(() => undefined);
-    for (const queue of queues) await queue.close().catch(() => undefined);
     for (const client of clients) client.disconnect();
     await api?.stop();
     await new Promise((resolve) => receiver?.close(resolve));
     await cluster?.stop();
     rmSync(modelDir, { recursive: true, force: true });
   });
-
-  async function webhookQueueDetect() {
-    const queue = createDetectQueue({ connection: await client(), keys, config });
-    queues.push(queue);
-    return queue;
-  }
 
   async function client(blocking = false): Promise<RedisClient> {
     const c = createRedis(config, { blocking });
@@ -182,11 +164,10 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
     await waitFor(async () => statuses.length > 0);
 
     // The real worker process (packages/worker, ONNX inference) on the cluster, and the webhook dispatcher.
-    workerChild = new WorkerChild({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.nodesEnv, QUEUE_PREFIX: prefix, BATCH_MAX_SIZE: '8' });
+    // WORKER_ROLE all: detection, annotated images, webhook enqueue and the webhook dispatcher, all on the cluster.
+    const { MODEL_DIR: _apiModel, ...workerEnv } = env; // the worker loads the served model (WorkerChild's default)
+    workerChild = new WorkerChild({ ...workerEnv, REDIS_URL: '', BATCH_MAX_SIZE: '8', WORKER_ROLE: 'all' });
     await workerChild.ready();
-    webhookQueue = createWebhookQueue({ connection: await client(true), keys, config, redis: await client() });
-    dispatcher = new WebhookDispatcher({ connection: await client(true), redis: await client(), keys, config });
-    dispatcher.worker.on('failed', (_job, err) => errors.push(String(err)));
 
     const golden = JSON.parse(readFileSync(join(fixtureImagesDir, '..', 'golden.json'), 'utf8')) as {
       images: Record<string, { width: number; height: number; detections: unknown[] }>;
@@ -203,15 +184,11 @@ describe.skipIf(!version)(`maskq on a 3-master Redis Cluster (redis-server ${ver
       expect(resource.result, name).toMatchObject({ width: expected.width, height: expected.height });
       expect(resource.result?.detections, name).toHaveLength(expected.detections.length);
     }
-    // The worker does not enqueue webhooks yet: do what it will do on completion (docs/webhooks.md).
-    const singleJob = await waitFor(async () => (await webhookQueueDetect()).getJob(singleId));
-    await enqueueWebhooks(webhookQueue, webhookEntriesFor(singleJob, 'completed'));
     await sse;
     expect(statuses.at(-1)).toBe('completed');
     expect(statuses[0]).toBe('queued');
 
     const delivery = await waitFor(async () => deliveries[0], 15_000);
-    expect(errors).toEqual([]);
     expect(delivery.headers['webhook-id']).toBeTruthy();
     expect(JSON.parse(delivery.body)).toMatchObject({ id: singleId, status: 'completed' });
     // Delivery state: the job's own hash (slot of `{jobId}`), written by the dispatcher over the Cluster client.

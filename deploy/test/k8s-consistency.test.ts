@@ -1,4 +1,4 @@
-import { createKeys, loadConfig } from '@maskq/shared';
+import { createKeys, loadConfig, redisMode } from '@maskq/shared';
 import { describe, expect, it } from 'vitest';
 import {
   appContainers,
@@ -196,5 +196,40 @@ describe.each(builds)('k8s %s: Redis, KEDA and network policy', (_name, resource
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } },
       podSelector: { matchLabels: { app: 'keda-operator' } },
     });
+  });
+});
+
+describe('k8s redis-cluster overlay (docs/redis.md)', () => {
+  const resources = buildKustomization(repoPath('k8s', 'overlays', 'redis-cluster'));
+  const configMap = configMapOrSecret(resources, 'ConfigMap', 'maskq-config');
+  const secret = configMapOrSecret(resources, 'Secret', 'maskq-secrets');
+
+  it('configures cluster mode only: valid config, real keys, no REDIS_URL beside REDIS_CLUSTER_NODES', () => {
+    for (const key of [...Object.keys(configMap), ...Object.keys(secret)]) expect(configKeys, key).toContain(key);
+    expect(secret.REDIS_URL).toBeUndefined();
+    for (const { env } of appContainers(resources)) {
+      const config = loadConfig(env);
+      expect(redisMode(config)).toBe('cluster');
+      expect(config.REDIS_WAIT_REPLICAS).toBeGreaterThan(0);
+    }
+    expect((findResource(resources, 'StatefulSet', 'redis') as Anything).spec.replicas).toBe(0);
+  });
+
+  it("points KEDA's redis-cluster scaler at the same nodes and wait list", () => {
+    const config = loadConfig({ ...configMap, ...secret });
+    const waitList = createKeys(config.QUEUE_PREFIX).detectWaitList();
+    const scaled = resources.filter((r) => r.kind === 'ScaledObject') as Anything[];
+    expect(scaled).toHaveLength(2);
+    for (const s of scaled) {
+      const [trigger] = s.spec.triggers;
+      expect(trigger.type).toBe('redis-cluster');
+      expect(trigger.metadata.listName).toBe(waitList);
+      expect(trigger.metadata.addresses).toBe(configMap.REDIS_CLUSTER_NODES);
+      expect(Number(trigger.metadata.listLength)).toBeGreaterThan(0);
+      const auth = findResource(resources, 'TriggerAuthentication', trigger.authenticationRef.name);
+      for (const ref of auth.spec.secretTargetRef) {
+        expect(configMapOrSecret(resources, 'Secret', ref.name)[ref.key], `${ref.name}/${ref.key}`).toBeDefined();
+      }
+    }
   });
 });

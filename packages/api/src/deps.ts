@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import type { ApiMetrics, BlobStore, Config, DetectQueue, Keys, Logger, ModelRef, Registry, WebhookQueue } from '@maskq/shared';
+import type { ApiMetrics, BlobStore, Config, DetectQueue, Keys, Logger, ModelRef, RedisClient, Registry, WebhookQueue } from '@maskq/shared';
 import type { ApiKeyring } from './auth/api-keys.js';
 import type { JobEventsHub } from './events/job-events-hub.js';
 import type { CallbackGuard } from './ingest/callback.js';
@@ -25,6 +24,8 @@ export type ApiConfig = Pick<
   | 'RATE_LIMIT_BURST'
   | 'MAX_QUEUE_DEPTH'
   | 'METRICS_TOKEN'
+  | 'REDIS_WAIT_REPLICAS'
+  | 'REDIS_WAIT_TIMEOUT_MS'
 >;
 
 /** Everything the app needs, built by main.ts (or a test) and passed in: no module-level singletons. */
@@ -35,7 +36,7 @@ export interface AppDeps {
   blobStore: BlobStore;
   events: JobEventsHub;
   /** Non-blocking client: readiness PING, webhook state, rate limits, idempotency, queue depth. */
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   /** The model manifest found at start, if any (readiness). */
   model?: ModelRef;

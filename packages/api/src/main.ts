@@ -8,6 +8,7 @@ import {
   createRedis,
   createWebhookQueue,
   loadConfigOrExit,
+  redisMode,
 } from '@maskq/shared';
 import { createApp } from './app.js';
 import { takeApiKeyring, unauthenticatedListenProblem, type ApiKeyring } from './auth/api-keys.js';
@@ -83,7 +84,7 @@ const app = createApp({
   callbackGuard: createCallbackGuard(config),
 });
 const server = await startServer(app, { host: config.HOST, port: config.PORT });
-logger.info({ url: server.url, model, queuePrefix: config.QUEUE_PREFIX, auth: keyring.enabled }, 'maskq api listening');
+logger.info({ url: server.url, model, queuePrefix: config.QUEUE_PREFIX, auth: keyring.enabled, redis: redisMode(config) }, 'maskq api listening');
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

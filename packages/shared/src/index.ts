@@ -18,4 +18,6 @@ export * from './metrics/index.js';
 export * from './errors/webhook-errors.js';
 export * from './webhooks/index.js';
 export * from './images/sniff.js';
+export * from './redis/key-slot.js';
+export * from './redis/replication.js';
 export * from './config/descriptions.js';

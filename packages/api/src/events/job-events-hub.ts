@@ -1,5 +1,5 @@
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@maskq/shared';
 import { queueNames, type Keys, type Logger } from '@maskq/shared';
 import { settleWithin } from '../util/within.js';
 
@@ -122,7 +122,7 @@ export class JobEventsHub {
 
 export interface CreateJobEventsHubOptions {
   /** A dedicated blocking connection (createRedis(config, { blocking: true })); the hub closes it. */
-  connection: Redis;
+  connection: RedisClient;
   keys: Keys;
   logger?: Logger;
 }

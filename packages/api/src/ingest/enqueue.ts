@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { BlobStore, DetectJobData, DetectQueue, ImageFormat } from '@maskq/shared';
+import { waitForReplicas, type BlobStore, type RedisClient, type DetectJobData, type DetectQueue, type ImageFormat } from '@maskq/shared';
+import { unavailable } from '../errors/http-error.js';
 import { withRedis } from '../errors/redis-guard.js';
 import type { SubmitOptions } from './submission.js';
 
@@ -19,6 +20,13 @@ export interface EnqueueDeps {
   detectQueue: DetectQueue;
   blobStore: BlobStore;
   redisTimeoutMs: number;
+  /** REDIS_WAIT_REPLICAS > 0: answer only once that many replicas hold the blobs and the jobs. */
+  replication?: {
+    replicas: number;
+    timeoutMs: number;
+    /** the client the queue and the blob store write with (main.ts gives both the same one) */
+    redis: RedisClient;
+  };
 }
 
 function jobData(image: ImageToEnqueue, blobKey: string, submittedAt: number): DetectJobData {
@@ -70,5 +78,32 @@ export async function enqueueImages(deps: EnqueueDeps, images: ImageToEnqueue[],
     await dropBlobs(deps, blobKeys);
     throw err;
   }
+  await confirmReplicated(deps, ids, blobKeys);
   return ids;
+}
+
+/**
+ * Redis replicates asynchronously: a write the master acknowledged can vanish
+ * in a failover. WAIT on the connection that wrote (on a Cluster: each master
+ * that got a blob, and the one owning the queue's `{prefix}` slot) blocks until
+ * the replicas have everything written so far. Not confirmed in time: the
+ * submission is withdrawn (best effort) and answered 503, so a 202 always
+ * means "on the master and on n replicas".
+ */
+async function confirmReplicated(deps: EnqueueDeps, ids: string[], blobKeys: string[]): Promise<void> {
+  const replication = deps.replication;
+  if (!replication || replication.replicas <= 0) return;
+  let acked = -1;
+  try {
+    acked = await withRedis(deps.redisTimeoutMs + replication.timeoutMs, () =>
+      waitForReplicas(replication.redis, [deps.detectQueue.keys.wait!, ...blobKeys], replication.replicas, replication.timeoutMs),
+    );
+  } catch {
+    // fall through: unconfirmed
+  }
+  if (acked >= replication.replicas) return;
+  // A job a worker already holds cannot be removed (it runs anyway); its blob stays for it.
+  const removed = await withRedis(deps.redisTimeoutMs, () => Promise.all(ids.map((id) => deps.detectQueue.remove(id)))).catch(() => [] as number[]);
+  await dropBlobs(deps, blobKeys.filter((_, i) => removed[i] === 1));
+  throw unavailable(`Redis replication not confirmed (${Math.max(acked, 0)} of ${replication.replicas} replicas in ${replication.timeoutMs} ms), retry later`);
 }

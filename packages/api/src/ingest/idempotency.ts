@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@maskq/shared';
 import type { Keys } from '@maskq/shared';
 import { HttpError } from '../errors/http-error.js';
 
@@ -36,7 +36,7 @@ if v and cjson.decode(v).jobId == ARGV[1] then return redis.call('DEL', KEYS[1])
 return 0
 `;
 
-type WithRelease = Redis & { maskqReleaseIdempotency(key: string, jobId: string): Promise<number> };
+type WithRelease = RedisClient & { maskqReleaseIdempotency(key: string, jobId: string): Promise<number> };
 
 /**
  * `Idempotency-Key` records, scoped per owner, kept 24 h. A key is claimed
@@ -47,7 +47,7 @@ export class IdempotencyStore {
   private readonly redis: WithRelease;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly ttlSeconds = idempotencyTtlSeconds,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@maskq/shared';
 import { queueNames, type Keys } from '@maskq/shared';
 
 export interface QueueDepthOptions {
@@ -19,7 +19,7 @@ export class QueueDepth {
   private readonly maxAgeMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     options: QueueDepthOptions = {},
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@maskq/shared';
 import type { Keys } from '@maskq/shared';
 
 /**
@@ -47,7 +47,7 @@ export interface RateLimitOptions {
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number; neverFits: boolean };
 
-type WithTakeTokens = Redis & { maskqTakeTokens(key: string, rate: number, burst: number, cost: number): Promise<[number, number]> };
+type WithTakeTokens = RedisClient & { maskqTakeTokens(key: string, rate: number, burst: number, cost: number): Promise<[number, number]> };
 
 export class RateLimiter {
   readonly enabled: boolean;
@@ -56,7 +56,7 @@ export class RateLimiter {
   private readonly redis: WithTakeTokens;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     options: RateLimitOptions,
   ) {

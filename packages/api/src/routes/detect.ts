@@ -24,7 +24,7 @@ function parseTimeout(query: unknown, fallback: number): number {
 export function detectRouter(deps: RouteDeps): Router {
   const { config } = deps;
   const router = Router();
-  const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS };
+  const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS, replication: { replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, redis: deps.redis } };
 
   router.post('/v1/detect', admitSubmission(deps), singleImageUpload(config, ['file', 'image']), async (req, res) => {
     const timeoutMs = parseTimeout({ timeout_ms: req.query.timeout_ms }, config.SYNC_TIMEOUT_MS);

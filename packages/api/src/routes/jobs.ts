@@ -23,7 +23,7 @@ const idempotencyScope = (req: Request) => req.principal?.owner ?? 'public';
 export function jobsRouter(deps: RouteDeps): Router {
   const { config } = deps;
   const router = Router();
-  const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS };
+  const enqueueDeps = { detectQueue: deps.detectQueue, blobStore: deps.blobStore, redisTimeoutMs: config.API_REDIS_TIMEOUT_MS, replication: { replicas: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS, redis: deps.redis } };
   const admit = admitSubmission(deps);
 
   router.post('/v1/jobs/batch', admit, batchImageUpload(config), async (req, res) => {

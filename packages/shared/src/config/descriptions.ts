@@ -5,7 +5,17 @@ import type { Config } from './schema.js';
  * (`pnpm docs:config` regenerates it; a test keeps it in step with the schema).
  */
 export const configDescriptions: Record<keyof Config, string> = {
-  REDIS_URL: 'Redis to use (`redis://` or `rediss://` for TLS; user and password may be in the URL).',
+  REDIS_URL: 'One Redis node to use (`redis://` or `rediss://` for TLS; user and password may be in the URL).',
+  REDIS_SENTINELS: 'Sentinel mode: comma-separated `host:port` of the sentinels (with REDIS_SENTINEL_NAME). One topology only: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (docs/redis.md).',
+  REDIS_SENTINEL_NAME: 'Name of the master the sentinels watch.',
+  REDIS_SENTINEL_PASSWORD: 'Password of the sentinels themselves, when they require one.',
+  REDIS_CLUSTER_NODES: 'Cluster mode: comma-separated `host:port` of some cluster nodes (the rest is discovered).',
+  REDIS_TLS: 'TLS to Sentinel and Cluster nodes (one node: use a `rediss://` REDIS_URL).',
+  REDIS_TLS_CA_FILE: 'PEM file of the CA that signed the Redis certificates (default: system CAs).',
+  REDIS_USERNAME: 'Redis ACL user (all modes; overrides the one in REDIS_URL).',
+  REDIS_PASSWORD: 'Redis password (all modes; overrides the one in REDIS_URL).',
+  REDIS_WAIT_REPLICAS: 'When > 0, the API answers 202 only after `WAIT n` confirms that many replicas hold the submission; otherwise 503 (docs/redis.md).',
+  REDIS_WAIT_TIMEOUT_MS: 'How long that WAIT may take before the submission answers 503.',
   QUEUE_PREFIX: 'Namespace of every key: BullMQ prefix `{QUEUE_PREFIX}` and `QUEUE_PREFIX:*` keys. Give each deployment or test run its own.',
   LOG_LEVEL: 'pino log level.',
   HOST: 'Address the API listens on. Loopback by default; a non-loopback address needs API keys or `ALLOW_UNAUTHENTICATED=true`.',

@@ -10,7 +10,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(problems);
   }
-  const problems = crossFieldProblems(parsed.data);
+  const problems = crossFieldProblems(parsed.data, new Set(Object.keys(cleaned)));
   if (problems.length > 0) throw new ConfigError(problems);
   return parsed.data;
 }

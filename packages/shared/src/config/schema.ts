@@ -5,6 +5,20 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const hostPort = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+/** `host:port,host:port` -> [{ host, port }]. */
+const hostPortList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .refine((list) => list.length > 0 && list.every((s) => hostPort.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535), {
+    message: 'a comma-separated list of host:port',
+  })
+  .transform((list) =>
+    list.map((s) => {
+      const at = s.lastIndexOf(':');
+      return { host: s.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(s.slice(at + 1)) };
+    }),
+  );
 
 /**
  * Every environment variable maskq reads, with its default. Read once at start
@@ -12,6 +26,27 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
  */
 export const configSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  // Redis topology (docs/redis.md): REDIS_URL for one node, or Sentinel, or Cluster; at most one.
+  /** Comma-separated host:port of the Sentinels; with REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: hostPortList.optional(),
+  /** Name of the master the Sentinels watch. */
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, ".", "_" and "-" only').optional(),
+  /** Password of the Sentinels themselves (when they have `requirepass`). */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).max(1024).optional(),
+  /** Comma-separated host:port of some Cluster nodes (the rest are discovered). */
+  REDIS_CLUSTER_NODES: hostPortList.optional(),
+  /** TLS to Sentinel/Cluster nodes (for one node, use a rediss:// REDIS_URL). */
+  REDIS_TLS: bool.default(false),
+  /** PEM file with the CA that signed the Redis servers' certificates (default: the system CAs). */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** ACL user; overrides the user in REDIS_URL. */
+  REDIS_USERNAME: z.string().min(1).max(1024).optional(),
+  /** Password (or ACL user's password); overrides the password in REDIS_URL. */
+  REDIS_PASSWORD: z.string().min(1).max(1024).optional(),
+  /** > 0: after an enqueue, the API waits (WAIT) until this many replicas have the write before answering 202. */
+  REDIS_WAIT_REPLICAS: int(0, 16).default(0),
+  /** How long that WAIT may take; past it the submission answers 503. */
+  REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(1000),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" only')
@@ -104,8 +139,22 @@ export const configSchema = z.object({
 export type Config = z.output<typeof configSchema>;
 
 /** Rules across variables (kept out of the schema so it stays a plain, extendable object). */
-export function crossFieldProblems(config: Config): string[] {
+export function crossFieldProblems(config: Config, explicitlySet: ReadonlySet<string> = new Set()): string[] {
   const problems: string[] = [];
+  const modes = [
+    explicitlySet.has('REDIS_URL') ? 'REDIS_URL' : undefined,
+    config.REDIS_SENTINELS ? 'REDIS_SENTINELS' : undefined,
+    config.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : undefined,
+  ].filter((m) => m !== undefined);
+  if (modes.length > 1) {
+    problems.push(`REDIS_URL: set one Redis topology only (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES), not ${modes.join(' and ')}`);
+  }
+  if ((config.REDIS_SENTINELS === undefined) !== (config.REDIS_SENTINEL_NAME === undefined)) {
+    problems.push('REDIS_SENTINEL_NAME: set REDIS_SENTINELS and REDIS_SENTINEL_NAME together (or neither)');
+  }
+  if (config.REDIS_SENTINEL_PASSWORD !== undefined && config.REDIS_SENTINELS === undefined) {
+    problems.push('REDIS_SENTINEL_PASSWORD: only used with REDIS_SENTINELS');
+  }
   if ((config.ADMIN_USER === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_PASSWORD: set ADMIN_USER and ADMIN_PASSWORD together (or neither)');
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Keys } from '../keys.js';
 import type { JobResource } from '../schemas/job.js';
 
@@ -11,7 +11,7 @@ export type WebhookStatus = WebhookState['status'];
  * (`keys.webhookState(jobId)`), written by the dispatcher on every attempt
  * and expiring with the result.
  */
-export async function readWebhookState(redis: Redis, keys: Keys, jobId: string): Promise<WebhookState | undefined> {
+export async function readWebhookState(redis: RedisClient, keys: Keys, jobId: string): Promise<WebhookState | undefined> {
   const hash = await redis.hgetall(keys.webhookState(jobId));
   return parseWebhookState(hash);
 }
@@ -27,7 +27,7 @@ export function parseWebhookState(hash: Record<string, string>): WebhookState | 
 
 /** Replaces the whole state in one MULTI and (re)sets its expiry. */
 export async function writeWebhookState(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   jobId: string,
   state: WebhookState,

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { isCluster, type RedisClient } from '../redis/connection.js';
 import type { Config } from '../config/schema.js';
 import type { Keys } from '../keys.js';
 import { queueNames } from '../keys.js';
@@ -32,7 +33,7 @@ export interface WebhookQueue {
   readonly queue: Queue<WebhookJobData>;
   readonly keys: Keys;
   /** where delivery state is written (keys.webhookState) */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** how long delivery state and finished webhook jobs are kept (RESULT_TTL_SECONDS) */
   readonly stateTtlSeconds: number;
   close(): Promise<void>;
@@ -58,7 +59,7 @@ export interface WebhookQueueOptions {
   keys: Keys;
   config: WebhookConfig;
   /** a non-blocking client (createRedis) for the delivery state; not closed by close() */
-  redis: Redis;
+  redis: RedisClient;
 }
 
 export function createWebhookQueue({ connection, keys, config, redis }: WebhookQueueOptions): WebhookQueue {
@@ -89,15 +90,22 @@ export function webhookEntriesFor(
  */
 export async function enqueueWebhooks(webhooks: WebhookQueue, entries: WebhookEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const pipeline = webhooks.redis.pipeline();
-  for (const { jobId } of entries) {
+  const markPending = (pipeline: ChainableCommander, jobId: string) => {
     const key = webhooks.keys.webhookState(jobId);
     pipeline.hsetnx(key, 'status', 'pending');
     pipeline.hsetnx(key, 'attempts', '0');
     pipeline.expire(key, webhooks.stateTtlSeconds);
-  }
-  const results = await pipeline.exec();
-  const failed = results?.find(([err]) => err);
+  };
+  // One pipeline on one node; on a Cluster each job's state key has its own slot, so one pipeline per key.
+  const pipelines = isCluster(webhooks.redis)
+    ? entries.map(({ jobId }) => {
+        const pipeline = webhooks.redis.pipeline();
+        markPending(pipeline, jobId);
+        return pipeline;
+      })
+    : [entries.reduce((pipeline, { jobId }) => (markPending(pipeline, jobId), pipeline), webhooks.redis.pipeline())];
+  const results = (await Promise.all(pipelines.map((pipeline) => pipeline.exec()))).flatMap((r) => r ?? []);
+  const failed = results.find(([err]) => err);
   if (failed?.[0]) throw failed[0];
   await webhooks.queue.addBulk(
     entries.map(({ jobId, event }) => ({

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
-import type { Detection, Keys, Logger } from '@maskq/shared';
+import type { Detection, Keys, Logger, RedisClient } from '@maskq/shared';
 import { renderAnnotated } from './annotate.js';
 
 export interface AnnotatedImagesOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** RESULT_TTL_SECONDS: the image lives as long as the result that points at it. */
   ttlSeconds: number;

@@ -1,5 +1,5 @@
 import { DelayedError, Job, Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@maskq/shared';
 import {
   queueNames,
   readWebhookState,
@@ -44,7 +44,7 @@ export interface WebhookDispatcherOptions {
   /** BullMQ connection for the Worker (blocking; maxRetriesPerRequest null). */
   connection: ConnectionOptions;
   /** Non-blocking client for the delivery state hash. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   config: WebhookDispatcherConfig;
   logger?: Logger;

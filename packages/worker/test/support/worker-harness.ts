@@ -36,7 +36,7 @@ export class TestQueue {
   constructor(readonly prefix: string) {
     this.config = loadConfig({ REDIS_URL: testRedisUrl, QUEUE_PREFIX: prefix });
     const keys = createKeys(prefix);
-    this.redis = createRedis(this.config, { blocking: true });
+    this.redis = createRedis(this.config, { blocking: true }) as Redis; // REDIS_URL: always one node here
     this.blobStore = new BlobStore(this.redis, keys, this.config.BLOB_TTL_SECONDS);
     this.queue = createDetectQueue({ connection: this.redis, keys, config: this.config });
   }

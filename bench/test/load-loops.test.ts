@@ -43,7 +43,8 @@ describe('closed loop', () => {
     expect(r.errorKinds['HTTP 500'], detail).toBe(r.errors);
     expect(r.requests, detail).toBeGreaterThan(0);
     // every latency measured includes the server's 20 ms
-    expect(r.latency.min, detail).toBeGreaterThanOrEqual(19);
+    // the server holds each answer 20 ms; timers may fire a millisecond or two early
+    expect(r.latency.min, detail).toBeGreaterThanOrEqual(17);
     // 4 clients, each at most one request per 20 ms: the rate cannot exceed 200/s
     expect(r.rps, detail).toBeLessThanOrEqual(200);
   });
@@ -57,7 +58,8 @@ describe('open loop', () => {
     expect(r.errors, detail).toBe(0);
     // uniform at 100/s: exactly the 100 requests scheduled in the 1 s window are measured
     expect(r.requests, detail).toBe(100);
-    expect(r.latency.min, detail).toBeGreaterThanOrEqual(19);
+    // the server holds each answer 20 ms; timers may fire a millisecond or two early
+    expect(r.latency.min, detail).toBeGreaterThanOrEqual(17);
     expect(r.sendLagP99Ms).toBeDefined();
   });
 });

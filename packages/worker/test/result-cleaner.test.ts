@@ -1,13 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { createDetectQueue, createKeys, createLogger, createRedis, loadConfig, queueNames } from '@maskq/shared';
+import { createDetectQueue, createKeys, createLogger, loadConfig, queueNames } from '@maskq/shared';
 import { ResultCleaner } from '../src/retention/result-cleaner.js';
 import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../test-support/redis.js';
 
 const prefix = uniquePrefix('cleaner');
 const config = loadConfig({ REDIS_URL: testRedisUrl, QUEUE_PREFIX: prefix, RESULT_TTL_SECONDS: '1', FAILED_TTL_SECONDS: '2', JOB_ATTEMPTS: '1' });
 const keys = createKeys(prefix);
-const connection = createRedis(config, { blocking: true });
+const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
 const queue = createDetectQueue({ connection, keys, config });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createKeys, createRedis, queueNames } from '@maskq/shared';
+import { createKeys, queueNames } from '@maskq/shared';
 import { fixtureImagesDir, modelDir, repoRoot } from '../../../../test-support/paths.js';
 
 export { WorkerChild } from '../../../worker/test/support/worker-harness.js';
@@ -247,7 +247,7 @@ export class CompletionTracker {
   private readonly events: QueueEvents;
 
   constructor(redisUrl: string, prefix: string) {
-    this.connection = createRedis({ REDIS_URL: redisUrl }, { blocking: true });
+    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
     this.connection.on('error', () => undefined);
     this.events = new QueueEvents(queueNames.detect, { connection: this.connection, prefix: createKeys(prefix).bullPrefix, lastEventId: '0' });
     this.events.on('error', () => undefined);

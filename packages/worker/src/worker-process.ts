@@ -110,6 +110,8 @@ async function startDetect(config: Config, logger: Logger, keys: Keys, registry:
       executionProvider: config.EXECUTION_PROVIDER,
       cudaFallback: config.CUDA_FALLBACK,
       intraOpThreads: config.INTRA_OP_THREADS,
+      graphOptimizationLevel: config.GRAPH_OPTIMIZATION_LEVEL,
+      intraOpSpinning: config.INTRA_OP_SPINNING,
     },
     model: { name: spec.name, version: spec.version },
     logger,

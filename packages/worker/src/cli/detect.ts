@@ -121,6 +121,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     executionProvider: config.EXECUTION_PROVIDER,
     cudaFallback: config.CUDA_FALLBACK,
     intraOpThreads: config.INTRA_OP_THREADS,
+    graphOptimizationLevel: config.GRAPH_OPTIMIZATION_LEVEL,
+    intraOpSpinning: config.INTRA_OP_SPINNING,
     maxPixels: config.MAX_IMAGE_PIXELS,
     maxBatchSize: args.batchSize,
     logger: stderrLogger,

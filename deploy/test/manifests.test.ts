@@ -71,3 +71,12 @@ describe('k8s manifests validate against the Kubernetes, KEDA and Prometheus Ope
     expect(() => validateManifest({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } })).toThrow(/no schema model/);
   });
 });
+
+describe('alert rules', () => {
+  it('the PrometheusRule carries exactly the rule groups of deploy/prometheus/alerts.yml', () => {
+    const docs = readYamlDocs(repoPath('k8s', 'base', 'monitoring.yaml')) as Array<{ kind?: string; spec?: { groups?: unknown } }>;
+    const rule = docs.find((d) => d.kind === 'PrometheusRule');
+    const file = readYaml(repoPath('deploy', 'prometheus', 'alerts.yml')) as { groups: unknown };
+    expect(rule?.spec?.groups).toEqual(file.groups);
+  });
+});

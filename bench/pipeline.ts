@@ -14,7 +14,7 @@
  *   - the batches the workers formed: `maskq_batch_size` scraped from every worker's /metrics
  *     before and after each load run.
  * The ceiling: Detector.detectBatch over the 19 fixtures in this process (no API, no Redis).
- * --profile: the workers of the last configuration run under `node --cpu-prof`; the top self-time
+ * --profile: the workers of the last configuration run under `node --cpu-prof` (a node flag: NODE_OPTIONS refuses it); the top self-time
  * functions go into the report.
  * Writes bench/results/pipeline.json and the `pipeline` section of docs/benchmarks.md.
  */
@@ -128,9 +128,8 @@ async function main(): Promise<void> {
   let profileTop: Array<{ file: string; top: SelfTime[] }> = [];
   for (const [index, config] of configs.entries()) {
     const profileDir = profile && index === configs.length - 1 ? mkdtempSync(join(tmpdir(), 'maskq-prof-')) : undefined;
-    const workerEnv = profileDir ? { ...config.workerEnv, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim() } : config.workerEnv;
     console.log(`${config.label}: starting API + ${config.workers} worker(s)...`);
-    const target = await startMaskq({ workers: config.workers, workerEnv, field: 'image' });
+    const target = await startMaskq({ workers: config.workers, workerEnv: config.workerEnv, workerNodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], field: 'image' });
     try {
       for (const c of clients) {
         const before = await batchSnapshot(target);

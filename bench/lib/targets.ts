@@ -116,6 +116,8 @@ export interface MaskqOptions {
   workerEnv?: NodeJS.ProcessEnv;
   /** worker processes to start (default 1; 0 = the API alone, ready once /health answers) */
   workers?: number;
+  /** extra node flags for the workers (e.g. --cpu-prof, which NODE_OPTIONS does not allow) */
+  workerNodeArgs?: string[];
   /** extra environment for the API (MAX_QUEUE_DEPTH, BLOB_TTL_SECONDS...) */
   apiEnv?: NodeJS.ProcessEnv;
 }
@@ -154,7 +156,7 @@ export async function startMaskq(options: MaskqOptions = {}): Promise<MaskqTarge
       new ManagedProcess({
         name: `maskq worker ${i + 1}`,
         command: process.execPath,
-        args: nodeArgs(maskqWorkerEntry),
+        args: [...(options.workerNodeArgs ?? []), ...nodeArgs(maskqWorkerEntry)],
         cwd: repoRoot,
         env: { ...env, ...options.workerEnv, WORKER_METRICS_PORT: String(metricsPort) },
       }),

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpTarget } from './http-target.js';
 import { WindowRecorder, type LoadResult } from './load-result.js';
 import type { MultipartBody } from './multipart.js';
+import { arrivalSchedule, seededRandom } from './open-loop.js';
 import { SseParser } from './sse.js';
 
 export interface AsyncLoopOptions {
@@ -50,6 +51,20 @@ export function waitForFinalEvent(agent: Agent, url: URL, timeoutMs: number): Pr
   });
 }
 
+/** POST /v1/jobs, then the job's SSE stream until a final state: undefined when completed, else why not. */
+export async function submitAndWait(submit: HttpTarget, eventsAgent: Agent, baseUrl: string, body: MultipartBody, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const accepted = await submit.post(body);
+    if (accepted.status !== 202) throw new Error(`submit: HTTP ${accepted.status}`);
+    const { id } = JSON.parse(accepted.body.toString('utf8')) as { id?: string };
+    if (!id) throw new Error('submit: no job id');
+    const status = await waitForFinalEvent(eventsAgent, new URL(`/v1/jobs/${encodeURIComponent(id)}/events`, baseUrl), timeoutMs);
+    return status === 'completed' ? undefined : `job ${status}`;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 /**
  * Closed loop over the async API: each client submits POST /v1/jobs (202 + id), then waits on
  * the job's SSE stream; latency is submit → final state seen, the number a queue user feels.
@@ -73,17 +88,7 @@ export async function runAsyncClosedLoop(options: AsyncLoopOptions): Promise<Loa
         recorder.startCpu();
       }
       if (recorder.inWindow(sentAt)) recorder.countSent();
-      let problem: string | undefined;
-      try {
-        const accepted = await submit.post(body);
-        if (accepted.status !== 202) throw new Error(`submit: HTTP ${accepted.status}`);
-        const { id } = JSON.parse(accepted.body.toString('utf8')) as { id?: string };
-        if (!id) throw new Error('submit: no job id');
-        const status = await waitForFinalEvent(eventsAgent, new URL(`/v1/jobs/${encodeURIComponent(id)}/events`, options.baseUrl), timeoutMs);
-        if (status !== 'completed') problem = `job ${status}`;
-      } catch (err) {
-        problem = err instanceof Error ? err.message : String(err);
-      }
+      const problem = await submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs);
       const doneAt = performance.now();
       if (recorder.inWindow(doneAt)) {
         if (problem) recorder.error(problem);
@@ -100,4 +105,69 @@ export async function runAsyncClosedLoop(options: AsyncLoopOptions): Promise<Loa
     eventsAgent.destroy();
   }
   return recorder.finish({ mode: 'async', concurrency });
+}
+
+export interface AsyncOpenLoopOptions extends Omit<AsyncLoopOptions, 'concurrency'> {
+  /** jobs per second submitted, whatever the system does */
+  rate: number;
+  arrival?: 'poisson' | 'uniform';
+  seed?: number;
+  /** most submit connections (each job's SSE stream has its own) */
+  maxConnections?: number;
+}
+
+/**
+ * Open loop over the async API: jobs are submitted at scheduled times (Poisson by default) and
+ * each is followed on SSE until its final state. Latency runs from the scheduled submit time to
+ * the result seen, so a backlog shows up in the numbers (no coordinated omission).
+ */
+export async function runAsyncOpenLoop(options: AsyncOpenLoopOptions): Promise<LoadResult> {
+  const { bodies, rate } = options;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: options.maxConnections ?? 256, timeoutMs });
+  const eventsAgent = new Agent({ keepAlive: false });
+  const schedule = arrivalSchedule(rate, options.warmupMs + options.durationMs, options.arrival ?? 'poisson', seededRandom(options.seed ?? 1));
+  const start = performance.now();
+  const recorder = new WindowRecorder(start + options.warmupMs, start + options.warmupMs + options.durationMs);
+  const inFlight = new Set<Promise<void>>();
+  let cpuStarted = false;
+
+  const fire = (scheduledAt: number, body: MultipartBody): void => {
+    const measured = recorder.inWindow(scheduledAt);
+    const from = Math.max(scheduledAt, performance.now());
+    if (measured) {
+      recorder.countSent();
+      recorder.sendLag(from - scheduledAt);
+    }
+    const p = submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs)
+      .then((problem) => {
+        if (!measured) return;
+        if (problem) recorder.error(problem);
+        else {
+          const doneAt = performance.now();
+          recorder.success(doneAt - from, doneAt);
+        }
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  try {
+    for (let i = 0; i < schedule.length; i++) {
+      const scheduledAt = start + (schedule[i] as number);
+      if (!cpuStarted && scheduledAt >= recorder.windowStart) {
+        cpuStarted = true;
+        recorder.startCpu();
+      }
+      const wait = scheduledAt - performance.now();
+      if (wait > 1) await sleep(wait);
+      else if (i % 64 === 63) await new Promise((r) => setImmediate(r));
+      fire(scheduledAt, bodies[i % bodies.length] as MultipartBody);
+    }
+    while (inFlight.size) await Promise.all([...inFlight]);
+  } finally {
+    submit.close();
+    eventsAgent.destroy();
+  }
+  return recorder.finish({ mode: 'async', offeredRate: rate });
 }

@@ -38,3 +38,23 @@ export function buildMultipartBody(file: MultipartFile, boundary = `----maskqben
     name: file.filename,
   };
 }
+
+/** A multipart/form-data body with several file parts in one field (e.g. `images` of POST /v1/jobs/batch). */
+export function buildMultipartFiles(files: readonly MultipartFile[], boundary = `----maskqbench${randomBytes(12).toString('hex')}`): MultipartBody {
+  if (!boundaryPattern.test(boundary)) throw new Error(`invalid multipart boundary: ${boundary}`);
+  const quoted = (value: string): string => value.replace(/["\\\r\n]/g, (c) => encodeURIComponent(c));
+  const parts: Buffer[] = [];
+  for (const file of files) {
+    if (file.data.includes(`--${boundary}`)) throw new Error('boundary occurs in the file data');
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(file.field)}"; filename="${quoted(file.filename)}"\r\nContent-Type: ${file.contentType}\r\n\r\n`,
+        'utf8',
+      ),
+      file.data,
+      Buffer.from('\r\n', 'utf8'),
+    );
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`, 'utf8'));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}`, name: `${files.length} files` };
+}

@@ -114,15 +114,31 @@ export interface MaskqOptions {
   field?: string;
   /** extra environment for the workers (EXECUTION_PROVIDER, batch settings...) */
   workerEnv?: NodeJS.ProcessEnv;
-  /** worker processes to start (default 1) */
+  /** worker processes to start (default 1; 0 = the API alone, ready once /health answers) */
   workers?: number;
+  /** extra node flags for the workers (e.g. --cpu-prof, which NODE_OPTIONS does not allow) */
+  workerNodeArgs?: string[];
+  /** extra environment for the API (MAX_QUEUE_DEPTH, BLOB_TTL_SECONDS...) */
+  apiEnv?: NodeJS.ProcessEnv;
+}
+
+/** A running maskq: also where its parts are, for benchmarks that look inside. */
+export interface MaskqTarget extends RunningTarget {
+  name: 'maskq';
+  redisUrl: string;
+  /** the QUEUE_PREFIX of this run (BullMQ keys under `{prefix}`) */
+  prefix: string;
+  apiPid: number | undefined;
+  workerPids: Array<number | undefined>;
+  /** each worker's /metrics */
+  workerMetricsUrls: string[];
 }
 
 /**
- * Starts the maskq API and one worker as child processes under a fresh QUEUE_PREFIX; ready once
- * /v1/detect answers a real image end to end. stop() ends both and deletes the prefix's keys.
+ * Starts the maskq API and its workers as child processes under a fresh QUEUE_PREFIX; ready once
+ * /v1/detect answers a real image end to end. stop() ends them and deletes the prefix's keys.
  */
-export async function startMaskq(options: MaskqOptions = {}): Promise<RunningTarget> {
+export async function startMaskq(options: MaskqOptions = {}): Promise<MaskqTarget> {
   checkMaskqPresent();
   const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   await checkRedis(redisUrl);
@@ -130,16 +146,19 @@ export async function startMaskq(options: MaskqOptions = {}): Promise<RunningTar
   const port = await freePort();
   const env = { ...process.env, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
   const nodeArgs = (entry: string): string[] => ['--conditions=source', '--import', 'tsx', entry];
-  const api = new ManagedProcess({ name: 'maskq api', command: process.execPath, args: nodeArgs(maskqApiEntry), cwd: repoRoot, env: { ...env, PORT: String(port) } });
-  const workers = Array.from(
-    { length: options.workers ?? 1 },
-    (_, i) =>
+  const api = new ManagedProcess({ name: 'maskq api', command: process.execPath, args: nodeArgs(maskqApiEntry), cwd: repoRoot, env: { ...env, ...options.apiEnv, PORT: String(port) } });
+  const workerCount = options.workers ?? 1;
+  // Ports picked here (not WORKER_METRICS_PORT=0) so the bench can scrape each worker's /metrics.
+  const metricsPorts: number[] = [];
+  for (let i = 0; i < workerCount; i++) metricsPorts.push(await freePort());
+  const workers = metricsPorts.map(
+    (metricsPort, i) =>
       new ManagedProcess({
         name: `maskq worker ${i + 1}`,
         command: process.execPath,
-        args: nodeArgs(maskqWorkerEntry),
+        args: [...(options.workerNodeArgs ?? []), ...nodeArgs(maskqWorkerEntry)],
         cwd: repoRoot,
-        env: { ...env, WORKER_METRICS_PORT: '0', ...options.workerEnv },
+        env: { ...env, ...options.workerEnv, WORKER_METRICS_PORT: String(metricsPort) },
       }),
   );
   const stop = async (): Promise<void> => {
@@ -150,12 +169,25 @@ export async function startMaskq(options: MaskqOptions = {}): Promise<RunningTar
   const detectUrl = `${baseUrl}/v1/detect`;
   const bodies = loadFixtureBodies(options.field ?? 'file');
   try {
-    await waitUntilReady('maskq (API + worker)', () => answersOneImage(detectUrl, bodies[0] as MultipartBody), [api, ...workers], 120_000);
+    if (workerCount > 0) await waitUntilReady('maskq (API + worker)', () => answersOneImage(detectUrl, bodies[0] as MultipartBody), [api, ...workers], 120_000);
+    else await waitUntilReady('maskq API', async () => (await fetch(`${baseUrl}/health`)).ok, [api], 60_000);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { name: 'maskq', baseUrl, detectUrl, bodies, cpuMs: () => groupsCpu([api, ...workers]), stop };
+  return {
+    name: 'maskq',
+    baseUrl,
+    detectUrl,
+    bodies,
+    cpuMs: () => groupsCpu([api, ...workers]),
+    stop,
+    redisUrl,
+    prefix,
+    apiPid: api.pid,
+    workerPids: workers.map((w) => w.pid),
+    workerMetricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`),
+  };
 }
 
 function groupsCpu(processes: readonly ManagedProcess[]): number {

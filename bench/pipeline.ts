@@ -1,0 +1,225 @@
+/**
+ * pnpm bench:pipeline — the whole queue pipeline (API + Redis + worker processes) against the
+ * detector library alone in one process (the ceiling), measured in the same run.
+ *
+ *   pnpm bench:pipeline [--configs off-1,on-1,on-2] [--batch 16] [--clients 4,16] [--duration 8]
+ *                       [--warmup 2] [--rates 20,40] [--open-duration 8] [--ceiling-seconds 8]
+ *                       [--profile]
+ *
+ * Configurations `off|on-<workers>`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
+ * 1 or more worker processes (INTRA_OP_THREADS=1 each when more than one). For each:
+ *   - closed loop on POST /v1/detect at each client count;
+ *   - open loop (Poisson) at fixed rates on POST /v1/jobs, each job followed on SSE to its result
+ *     (latency from the scheduled submit to the result seen);
+ *   - the batches the workers formed: `maskq_batch_size` scraped from every worker's /metrics
+ *     before and after each load run.
+ * The ceiling: Detector.detectBatch over the 19 fixtures in this process (no API, no Redis).
+ * --profile: the workers of the last configuration run under `node --cpu-prof` (a node flag: NODE_OPTIONS refuses it); the top self-time
+ * functions go into the report.
+ * Writes bench/results/pipeline.json and the `pipeline` section of docs/benchmarks.md.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { Detector } from '../packages/worker/src/detector/index.js';
+import { runAsyncOpenLoop } from './lib/async-loop.js';
+import { readProfiles, selfTimes, type SelfTime } from './lib/cpu-profile.js';
+import { fixtureImagesDir } from './lib/fixtures.js';
+import type { LoadResult } from './lib/load-result.js';
+import { benchmarksDoc, resultsDir } from './lib/paths.js';
+import { histogramDelta, histogramDistribution, histogramSum, parseHistogram, scrape, type HistogramSnapshot } from './lib/prometheus.js';
+import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
+import { closedRun } from './lib/suite.js';
+import { checkMaskqPresent, checkRedis, startMaskq, type MaskqTarget } from './lib/targets.js';
+
+interface PipelineConfig {
+  key: string;
+  label: string;
+  workers: number;
+  batchMaxSize: number;
+  workerEnv: NodeJS.ProcessEnv;
+}
+
+function parseConfig(key: string, batch: number): PipelineConfig {
+  const match = /^(off|on)-(\d+)$/.exec(key);
+  if (!match) throw new Error(`--configs takes off-<workers> or on-<workers>, not ${key}`);
+  const batching = match[1] === 'on';
+  const workers = Number(match[2]);
+  if (!(workers >= 1)) throw new Error(`at least one worker: ${key}`);
+  const batchMaxSize = batching ? batch : 1;
+  const workerEnv: NodeJS.ProcessEnv = { BATCH_MAX_SIZE: String(batchMaxSize) };
+  // Two processes on 2 cores: one ONNX Runtime thread each, or they fight over the cores.
+  if (workers > 1) workerEnv.INTRA_OP_THREADS = '1';
+  const label = `batch ${batching ? `≤${batch}` : 'off (1)'}, ${workers} worker${workers > 1 ? 's' : ''}${workers > 1 ? ' × 1 thread' : ''}`;
+  return { key, label, workers, batchMaxSize, workerEnv };
+}
+
+interface Row {
+  config: string;
+  load: string;
+  result: LoadResult;
+  batch: HistogramSnapshot;
+}
+
+async function batchSnapshot(target: MaskqTarget): Promise<HistogramSnapshot> {
+  const texts = await Promise.all(target.workerMetricsUrls.map(scrape));
+  return histogramSum(texts.map((t) => parseHistogram(t, 'maskq_batch_size')));
+}
+
+/** Images/s of Detector.detectBatch over all fixtures, repeated for at least `seconds`. */
+async function measureCeiling(maxBatchSize: number, seconds: number): Promise<{ maxBatchSize: number; imagesPerSecond: number; images: number }> {
+  const names = readdirSync(fixtureImagesDir)
+    .filter((n) => ['.jpg', '.jpeg', '.png', '.webp'].includes(extname(n).toLowerCase()))
+    .sort();
+  const images = names.map((n) => readFileSync(join(fixtureImagesDir, n)));
+  const detector = await Detector.create({ maxBatchSize, graphOptimizationLevel: 'all', intraOpSpinning: false });
+  try {
+    await detector.detectBatch(images); // warm-up
+    let done = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) {
+      const results = await detector.detectBatch(images);
+      const failed = results.filter((r) => r instanceof Error);
+      if (failed.length) throw new Error(`the ceiling run failed on ${failed.length} fixtures: ${String(failed[0])}`);
+      done += images.length;
+    }
+    return { maxBatchSize, images: done, imagesPerSecond: (done * 1000) / (performance.now() - t0) };
+  } finally {
+    await detector.close();
+  }
+}
+
+function meanBatch(h: HistogramSnapshot): number {
+  return h.count ? h.sum / h.count : Number.NaN;
+}
+
+function distribution(h: HistogramSnapshot): string {
+  return histogramDistribution(h)
+    .map((b) => `${b.range}: ${b.count}`)
+    .join(', ');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const batch = Number(args.get('batch') ?? 16);
+  const configs = (args.get('configs') ?? 'off-1,on-1,on-2').split(',').map((k) => parseConfig(k.trim(), batch));
+  const clients = numberList(args.get('clients'), [4, 16]);
+  const rates = numberList(args.get('rates'), [20, 40]);
+  const closed = { durationMs: Number(args.get('duration') ?? 8) * 1000, warmupMs: Number(args.get('warmup') ?? 2) * 1000 };
+  const open = { durationMs: Number(args.get('open-duration') ?? 8) * 1000, warmupMs: 2000 };
+  const ceilingSeconds = Number(args.get('ceiling-seconds') ?? 8);
+  const profile = args.get('profile') === 'true';
+
+  checkMaskqPresent();
+  await checkRedis();
+  const machine = machineInfo();
+  console.log(`load average at start: ${machine.loadavg1m.toFixed(2)}`);
+
+  console.log('ceiling: Detector.detectBatch over the fixtures, in this process...');
+  const ceilings = [];
+  for (const size of [...new Set([1, batch])]) {
+    const c = await measureCeiling(size, ceilingSeconds);
+    console.log(`  detectBatch (batches of ${size}): ${c.imagesPerSecond.toFixed(1)} images/s`);
+    ceilings.push(c);
+  }
+  const ceiling = Math.max(...ceilings.map((c) => c.imagesPerSecond));
+
+  const rows: Row[] = [];
+  let profileTop: Array<{ file: string; top: SelfTime[] }> = [];
+  for (const [index, config] of configs.entries()) {
+    const profileDir = profile && index === configs.length - 1 ? mkdtempSync(join(tmpdir(), 'maskq-prof-')) : undefined;
+    console.log(`${config.label}: starting API + ${config.workers} worker(s)...`);
+    const target = await startMaskq({ workers: config.workers, workerEnv: config.workerEnv, workerNodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], field: 'image' });
+    try {
+      for (const c of clients) {
+        const before = await batchSnapshot(target);
+        const result = await closedRun(target, c, closed);
+        rows.push({ config: config.label, load: `closed, ${c} clients (sync)`, result, batch: histogramDelta(await batchSnapshot(target), before) });
+      }
+      for (const rate of rates) {
+        const before = await batchSnapshot(target);
+        const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000 });
+        const h = histogramDelta(await batchSnapshot(target), before);
+        rows.push({ config: config.label, load: `open ${rate}/s (async + SSE)`, result, batch: h });
+        console.log(`  async ${rate}/s offered: ${result.rps.toFixed(1)} jobs/s, p50 ${result.latency.p50.toFixed(0)} ms, p99 ${result.latency.p99.toFixed(0)} ms, mean batch ${fmt(meanBatch(h), 2)}, errors ${result.errors}`);
+        if (result.rps < 0.8 * rate) {
+          console.log(`  saturated at ${rate}/s: higher rates skipped`);
+          break;
+        }
+      }
+    } finally {
+      await target.stop();
+    }
+    if (profileDir) {
+      profileTop = readProfiles(profileDir).map(({ file, profile: p }) => ({ file, top: selfTimes(p).slice(0, 12) }));
+      rmSync(profileDir, { recursive: true, force: true });
+    }
+  }
+
+  const table = markdownTable(
+    ['configuration', 'load', 'completed jobs/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server CPU ms/job', 'mean batch', 'batches (size: count)', '÷ ceiling'],
+    rows.map((r) => [
+      r.config,
+      r.load,
+      fmt(r.result.rps),
+      fmt(r.result.latency.p50, 0),
+      fmt(r.result.latency.p95, 0),
+      fmt(r.result.latency.p99, 0),
+      String(r.result.errors),
+      fmt(r.result.serverCpuMsPerRequest ?? Number.NaN),
+      fmt(meanBatch(r.batch), 2),
+      distribution(r.batch),
+      `${fmt((100 * r.result.rps) / ceiling, 0)} %`,
+    ]),
+  );
+  const ceilingTable = markdownTable(
+    ['library alone (one process)', 'images/s'],
+    ceilings.map((c) => [`Detector.detectBatch, 19 fixtures, batches of ${c.maxBatchSize}`, fmt(c.imagesPerSecond)]),
+  );
+  console.log(`\n${ceilingTable}\n\n${table}\n`);
+  const profileText = profileTop.flatMap(({ file, top }) => [
+    '',
+    `\`${file}\` (${configs.at(-1)?.label}, top self time):`,
+    '',
+    markdownTable(
+      ['function', 'self ms', 'share'],
+      top.map((t) => [t.frame, fmt(t.ms, 0), `${fmt(100 * t.share, 1)} %`]),
+    ),
+  ]);
+  if (profileText.length) console.log(profileText.join('\n'));
+
+  writeJson(join(resultsDir, 'pipeline.json'), {
+    machine,
+    settings: { configs, clients, rates, closed, open, batch, ceilingSeconds },
+    ceilings,
+    rows: rows.map((r) => ({ ...r, meanBatch: meanBatch(r.batch), batchDistribution: histogramDistribution(r.batch) })),
+    profile: profileTop,
+  });
+  writeDocSection(
+    benchmarksDoc,
+    'pipeline',
+    [
+      '## The queue pipeline against the library alone (`pnpm bench:pipeline`)',
+      '',
+      `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node},`,
+      `load average ${machine.loadavg1m.toFixed(2)} at the start (a shared machine: compare rows of this run only).`,
+      'API and workers are separate processes on one Redis, under a fresh queue prefix; the same 19 fixture images.',
+      `Closed loop: POST /v1/detect, ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup. Open loop: Poisson arrivals on`,
+      `POST /v1/jobs, ${open.durationMs / 1000} s after ${open.warmupMs / 1000} s warmup, each job followed on its SSE stream; latency from the`,
+      'scheduled submit to the result seen. Batch sizes: `maskq_batch_size` from every worker\'s /metrics, before and',
+      'after each row. Server CPU: API + workers (Redis not counted). ÷ ceiling: completed jobs/s over the library\'s',
+      'best images/s below.',
+      '',
+      ceilingTable,
+      '',
+      table,
+      ...(profileText.length ? ['', '### Where the worker spends its time (`--profile`)', ...profileText] : []),
+    ].join('\n'),
+  );
+  console.log('wrote bench/results/pipeline.json and docs/benchmarks.md (pipeline section)');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

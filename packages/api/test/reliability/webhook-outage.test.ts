@@ -1,23 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Job, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  createDetectQueue,
   createKeys,
   createRedis,
-  createWebhookQueue,
-  enqueueWebhooks,
   generateWebhookSecret,
   loadConfig,
-  queueNames,
   readWebhookState,
   verifyWebhook,
-  webhookEntriesFor,
-  type DetectJobData,
-  type DetectJobReturn,
 } from '@maskq/shared';
-import { WebhookDispatcher } from '../../../worker/src/webhooks/index.js';
 import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../../test-support/redis.js';
 import { ApiChild, WorkerChild, fastRecoveryEnv, freePort, smallFixtures, sleep } from './support.js';
 
@@ -98,26 +89,12 @@ describe('fault: a webhook receiver down for a while', () => {
     const worker = new WorkerChild(env);
     cleanup.push(() => worker.dispose());
 
-    // Until the worker enqueues webhooks itself (branch `wiring`), this test does what it will do:
-    // once a detect job completes, enqueue its webhook; the real WebhookDispatcher delivers.
+    // The real path: the worker enqueues each job's webhook, its dispatcher (WEBHOOK_SECRET set) delivers.
     const redis = createRedis(config);
-    const connection = createRedis(config, { blocking: true });
-    const webhooks = createWebhookQueue({ connection, keys, config, redis });
-    const detectQueue = createDetectQueue({ connection, keys, config });
-    const detectEvents = new QueueEvents(queueNames.detect, { connection: createRedis(config, { blocking: true }), prefix: keys.bullPrefix, lastEventId: '0' });
-    detectEvents.on('completed', ({ jobId }) => {
-      void Job.fromId<DetectJobData, DetectJobReturn>(detectQueue, jobId).then((job) => job && enqueueWebhooks(webhooks, webhookEntriesFor(job, 'completed')));
-    });
-    const dispatcher = new WebhookDispatcher({ connection, redis, keys, config });
     cleanup.push(async () => {
-      await dispatcher.close();
-      await detectEvents.close();
-      await webhooks.close();
-      await detectQueue.close();
       redis.disconnect();
-      connection.disconnect();
     });
-    await Promise.all([api.ready(), worker.ready(), detectEvents.waitUntilReady()]);
+    await Promise.all([api.ready(), worker.ready()]);
 
     const fixtures = smallFixtures();
     const ids: string[] = [];

@@ -1,17 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../../test-support/redis.js';
-import { ApiChild, CompletionTracker, LoadGenerator, WorkerChild, fastRecoveryEnv, freePort, smallFixtures, sleep } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { testRedisUrl } from '../../../../test-support/redis.js';
+import { ApiChild, CompletionTracker, LoadGenerator, WorkerChild, fastRecoveryEnv, freePort, smallFixtures, sleep, faultTestScope } from './support.js';
 
-const prefix = uniquePrefix('rel-api');
-const inspect = new Redis(testRedisUrl);
-const cleanup: Array<() => Promise<void>> = [];
-
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  await deleteKeysUnder(inspect, prefix);
-  inspect.disconnect();
-});
+const { prefix, cleanup } = faultTestScope('rel-api');
 
 describe('fault: the API restarted under load', () => {
   it('SIGTERM then SIGKILL, each followed by a fresh start: every accepted job completes once', async () => {

@@ -1,19 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { fixtureImagesDir } from '../../../../test-support/paths.js';
-import { deleteKeysUnder, keysUnder, testRedisUrl, uniquePrefix } from '../../../../test-support/redis.js';
-import { ApiChild, CompletionTracker, WorkerChild, freePort, sleep, smallFixtures } from './support.js';
+import { keysUnder, testRedisUrl } from '../../../../test-support/redis.js';
+import { ApiChild, CompletionTracker, WorkerChild, freePort, sleep, smallFixtures, faultTestScope } from './support.js';
 
-const prefix = uniquePrefix('rel-data');
-const inspect = new Redis(testRedisUrl);
-const cleanup: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  await deleteKeysUnder(inspect, prefix);
-  inspect.disconnect();
-});
+const { prefix, inspect, cleanup } = faultTestScope('rel-data');
 
 const magics = [Buffer.from([0xff, 0xd8, 0xff]), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])];
 

@@ -7,12 +7,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { createDetectQueue, createKeys, createRedis, loadConfig } from '@maskq/shared';
 import { fixtureImagesDir, repoRoot } from '../../../../test-support/paths.js';
-import { deleteKeysUnder, keysUnder, testRedisUrl, uniquePrefix } from '../../../../test-support/redis.js';
-import { ApiChild, WorkerChild, freePort, sleep } from './support.js';
+import { keysUnder, testRedisUrl } from '../../../../test-support/redis.js';
+import { ApiChild, WorkerChild, freePort, sleep, faultTestScope } from './support.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? (Date.now() >>> 0));
 const total = Number(process.env.FUZZ_REQUESTS ?? 1000);
@@ -20,14 +19,7 @@ const maxImageBytes = 256 * 1024;
 const maxMetadataBytes = 1024;
 const requestTimeoutMs = 10_000;
 
-const prefix = uniquePrefix('rel-fuzz');
-const inspect = new Redis(testRedisUrl);
-const cleanup: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  await deleteKeysUnder(inspect, prefix);
-  inspect.disconnect();
-});
+const { prefix, inspect, cleanup } = faultTestScope('rel-fuzz');
 
 /** mulberry32: a tiny seeded PRNG, so a failing run can be replayed with FUZZ_SEED. */
 function mulberry32(a: number): () => number {

@@ -9,8 +9,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueEvents } from 'bullmq';
+import { afterAll } from 'vitest';
 import { Redis } from 'ioredis';
 import { createKeys, queueNames } from '@maskq/shared';
+import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../../test-support/redis.js';
 import { fixtureImagesDir, modelDir, repoRoot } from '../../../../test-support/paths.js';
 
 export { WorkerChild } from '../../../worker/test/support/worker-harness.js';
@@ -291,3 +293,19 @@ export const fastRecoveryEnv = {
   BATCH_MAX_SIZE: '8',
   SHUTDOWN_TIMEOUT_MS: '5000',
 };
+
+/**
+ * What each fault test file sets up: its own queue prefix, a client to look into Redis, and
+ * cleanups run in reverse after the file (then every key under the prefix is deleted).
+ */
+export function faultTestScope(label: string): { prefix: string; inspect: Redis; cleanup: Array<() => Promise<void>> } {
+  const prefix = uniquePrefix(label);
+  const inspect = new Redis(testRedisUrl);
+  const cleanup: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    await deleteKeysUnder(inspect, prefix);
+    inspect.disconnect();
+  });
+  return { prefix, inspect, cleanup };
+}

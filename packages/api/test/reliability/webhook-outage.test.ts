@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import {
   createKeys,
   createRedis,
@@ -9,18 +8,10 @@ import {
   readWebhookState,
   verifyWebhook,
 } from '@maskq/shared';
-import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../../test-support/redis.js';
-import { ApiChild, WorkerChild, fastRecoveryEnv, freePort, smallFixtures, sleep } from './support.js';
+import { testRedisUrl } from '../../../../test-support/redis.js';
+import { ApiChild, WorkerChild, fastRecoveryEnv, freePort, smallFixtures, sleep, faultTestScope } from './support.js';
 
-const prefix = uniquePrefix('rel-hook');
-const inspect = new Redis(testRedisUrl);
-const cleanup: Array<() => Promise<void>> = [];
-
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  await deleteKeysUnder(inspect, prefix);
-  inspect.disconnect();
-});
+const { prefix, cleanup } = faultTestScope('rel-hook');
 
 /** A receiver that can go away (port closed: connection refused) and come back on the same port. */
 class Receiver {

@@ -1,17 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../../test-support/redis.js';
-import { ApiChild, CompletionTracker, LoadGenerator, WorkerChild, fastRecoveryEnv, freePort, smallFixtures, sleep } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { testRedisUrl } from '../../../../test-support/redis.js';
+import { ApiChild, CompletionTracker, LoadGenerator, WorkerChild, fastRecoveryEnv, freePort, smallFixtures, sleep, faultTestScope } from './support.js';
 
-const prefix = uniquePrefix('rel-wkill');
-const inspect = new Redis(testRedisUrl);
-const cleanup: Array<() => Promise<void>> = [];
-
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => undefined);
-  await deleteKeysUnder(inspect, prefix);
-  inspect.disconnect();
-});
+const { prefix, inspect, cleanup } = faultTestScope('rel-wkill');
 
 describe('fault: a worker killed with SIGKILL under load', () => {
   it('every accepted job completes exactly once; a second worker takes over', async () => {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpTarget } from './http-target.js';
 import { WindowRecorder, type LoadResult } from './load-result.js';
 import type { MultipartBody } from './multipart.js';
-import { arrivalSchedule, seededRandom } from './open-loop.js';
+import { driveSchedule } from './open-loop.js';
 import { SseParser } from './sse.js';
 
 export interface AsyncLoopOptions {
@@ -122,52 +122,14 @@ export interface AsyncOpenLoopOptions extends Omit<AsyncLoopOptions, 'concurrenc
  * the result seen, so a backlog shows up in the numbers (no coordinated omission).
  */
 export async function runAsyncOpenLoop(options: AsyncOpenLoopOptions): Promise<LoadResult> {
-  const { bodies, rate } = options;
   const timeoutMs = options.timeoutMs ?? 120_000;
   const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: options.maxConnections ?? 256, timeoutMs });
   const eventsAgent = new Agent({ keepAlive: false });
-  const schedule = arrivalSchedule(rate, options.warmupMs + options.durationMs, options.arrival ?? 'poisson', seededRandom(options.seed ?? 1));
-  const start = performance.now();
-  const recorder = new WindowRecorder(start + options.warmupMs, start + options.warmupMs + options.durationMs);
-  const inFlight = new Set<Promise<void>>();
-  let cpuStarted = false;
-
-  const fire = (scheduledAt: number, body: MultipartBody): void => {
-    const measured = recorder.inWindow(scheduledAt);
-    const from = Math.max(scheduledAt, performance.now());
-    if (measured) {
-      recorder.countSent();
-      recorder.sendLag(from - scheduledAt);
-    }
-    const p = submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs)
-      .then((problem) => {
-        if (!measured) return;
-        if (problem) recorder.error(problem);
-        else {
-          const doneAt = performance.now();
-          recorder.success(doneAt - from, doneAt);
-        }
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  };
-
   try {
-    for (let i = 0; i < schedule.length; i++) {
-      const scheduledAt = start + (schedule[i] as number);
-      if (!cpuStarted && scheduledAt >= recorder.windowStart) {
-        cpuStarted = true;
-        recorder.startCpu();
-      }
-      const wait = scheduledAt - performance.now();
-      if (wait > 1) await sleep(wait);
-      else if (i % 64 === 63) await new Promise((r) => setImmediate(r));
-      fire(scheduledAt, bodies[i % bodies.length] as MultipartBody);
-    }
-    while (inFlight.size) await Promise.all([...inFlight]);
+    const recorder = await driveSchedule(options, (body) => submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs));
+    return recorder.finish({ mode: 'async', offeredRate: options.rate });
   } finally {
     submit.close();
     eventsAgent.destroy();
   }
-  return recorder.finish({ mode: 'async', offeredRate: rate });
 }

@@ -47,16 +47,24 @@ export function arrivalSchedule(rate: number, untilMs: number, arrival: 'poisson
   return times;
 }
 
+export interface ScheduleOptions {
+  bodies: readonly MultipartBody[];
+  rate: number;
+  durationMs: number;
+  warmupMs: number;
+  arrival?: 'poisson' | 'uniform';
+  seed?: number;
+}
+
 /**
- * Open loop: requests go out at scheduled times whether or not earlier ones were answered.
- * Latency runs from the *scheduled* send time to the answer, so a stalled server (or a
+ * Sends `send(body)` at scheduled times whether or not earlier sends were answered, and records
+ * those scheduled inside the measured window. `send` resolves to a problem string, or undefined
+ * on success. Latency runs from the *scheduled* send time to the answer, so a stalled server (or a
  * lagging client) shows up in the numbers instead of being hidden (coordinated omission).
  */
-export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult> {
-  const { bodies, rate } = options;
-  const validate = options.validate ?? isSuccessfulDetect;
-  const target = new HttpTarget(options.url, { maxSockets: options.maxConnections ?? 512, timeoutMs: options.timeoutMs });
-  const schedule = arrivalSchedule(rate, options.warmupMs + options.durationMs, options.arrival ?? 'poisson', seededRandom(options.seed ?? 1));
+export async function driveSchedule(options: ScheduleOptions, send: (body: MultipartBody) => Promise<string | undefined>): Promise<WindowRecorder> {
+  const { bodies } = options;
+  const schedule = arrivalSchedule(options.rate, options.warmupMs + options.durationMs, options.arrival ?? 'poisson', seededRandom(options.seed ?? 1));
   const start = performance.now();
   const recorder = new WindowRecorder(start + options.warmupMs, start + options.warmupMs + options.durationMs);
   const inFlight = new Set<Promise<void>>();
@@ -70,9 +78,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
       recorder.countSent();
       recorder.sendLag(from - scheduledAt);
     }
-    const p = target
-      .post(body)
-      .then(validate, (err: unknown) => (err instanceof Error ? err.message : String(err)))
+    const p = send(body)
       .then((problem) => {
         // Counted by when it was scheduled: answers that come late still count, with their lateness.
         if (!measured) return;
@@ -86,22 +92,31 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult>
     inFlight.add(p);
   };
 
-  try {
-    for (let i = 0; i < schedule.length; i++) {
-      const scheduledAt = start + (schedule[i] as number);
-      if (!cpuStarted && scheduledAt >= recorder.windowStart) {
-        cpuStarted = true;
-        recorder.startCpu();
-      }
-      const wait = scheduledAt - performance.now();
-      if (wait > 1) await sleep(wait);
-      else if (i % 64 === 63) await new Promise((r) => setImmediate(r)); // behind schedule: still let answers in
-      fire(scheduledAt, bodies[i % bodies.length] as MultipartBody);
+  for (let i = 0; i < schedule.length; i++) {
+    const scheduledAt = start + (schedule[i] as number);
+    if (!cpuStarted && scheduledAt >= recorder.windowStart) {
+      cpuStarted = true;
+      recorder.startCpu();
     }
-    while (inFlight.size) await Promise.all([...inFlight]);
+    const wait = scheduledAt - performance.now();
+    if (wait > 1) await sleep(wait);
+    else if (i % 64 === 63) await new Promise((r) => setImmediate(r)); // behind schedule: still let answers in
+    fire(scheduledAt, bodies[i % bodies.length] as MultipartBody);
+  }
+  while (inFlight.size) await Promise.all([...inFlight]);
+  return recorder;
+}
+
+/** Open loop of multipart POSTs to one URL (see driveSchedule). */
+export async function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult> {
+  const validate = options.validate ?? isSuccessfulDetect;
+  const target = new HttpTarget(options.url, { maxSockets: options.maxConnections ?? 512, timeoutMs: options.timeoutMs });
+  try {
+    const recorder = await driveSchedule(options, (body) =>
+      target.post(body).then(validate, (err: unknown) => (err instanceof Error ? err.message : String(err))),
+    );
+    return recorder.finish({ mode: 'open', offeredRate: options.rate });
   } finally {
     target.close();
   }
-  const result = recorder.finish({ mode: 'open', offeredRate: rate });
-  return result;
 }

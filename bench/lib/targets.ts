@@ -120,6 +120,8 @@ export interface MaskqOptions {
   workerNodeArgs?: string[];
   /** extra environment for the API (MAX_QUEUE_DEPTH, BLOB_TTL_SECONDS...) */
   apiEnv?: NodeJS.ProcessEnv;
+  /** extra node flags for the API (e.g. --cpu-prof) */
+  apiNodeArgs?: string[];
 }
 
 /** A running maskq: also where its parts are, for benchmarks that look inside. */
@@ -146,7 +148,7 @@ export async function startMaskq(options: MaskqOptions = {}): Promise<MaskqTarge
   const port = await freePort();
   const env = { ...process.env, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
   const nodeArgs = (entry: string): string[] => ['--conditions=source', '--import', 'tsx', entry];
-  const api = new ManagedProcess({ name: 'maskq api', command: process.execPath, args: nodeArgs(maskqApiEntry), cwd: repoRoot, env: { ...env, ...options.apiEnv, PORT: String(port) } });
+  const api = new ManagedProcess({ name: 'maskq api', command: process.execPath, args: [...(options.apiNodeArgs ?? []), ...nodeArgs(maskqApiEntry)], cwd: repoRoot, env: { ...env, ...options.apiEnv, PORT: String(port) } });
   const workerCount = options.workers ?? 1;
   // Ports picked here (not WORKER_METRICS_PORT=0) so the bench can scrape each worker's /metrics.
   const metricsPorts: number[] = [];

@@ -51,6 +51,43 @@ describe('bilinear resize (OpenCV INTER_LINEAR rule, no anti-aliasing)', () => {
     expect(Array.from(t.subarray(8, 12))).toEqual(Array.from(t.subarray(0, 4)));
   });
 
+  it('equals a plain per-pixel bilinear (Math.round, every channel count, up and down) value for value', () => {
+    // The resize is hand-tuned for speed; this is the textbook version it must agree with.
+    const reference = (data: Uint8Array, w: number, h: number, ch: number, dw: number, dh: number): number[] => {
+      const tap = (src: number, dst: number, d: number): [number, number, number] => {
+        const f = (d + 0.5) * (src / dst) - 0.5;
+        let s = Math.floor(f);
+        let frac = f - s;
+        if (s < 0) [s, frac] = [0, 0];
+        if (s >= src - 1) [s, frac] = [src - 1, 0];
+        return [s, Math.min(s + 1, src - 1), Math.fround(frac)];
+      };
+      const out = new Array<number>(3 * dw * dh);
+      for (let y = 0; y < dh; y++) {
+        const [y0, y1, wy] = tap(h, dh, y);
+        for (let x = 0; x < dw; x++) {
+          const [x0, x1, wx] = tap(w, dw, x);
+          for (let c = 0; c < 3; c++) {
+            const k = ch >= 3 ? c : 0;
+            const px = (yy: number, xx: number) => data[(yy * w + xx) * ch + k]!;
+            const top = px(y0, x0) + (px(y0, x1) - px(y0, x0)) * wx;
+            const bottom = px(y1, x0) + (px(y1, x1) - px(y1, x0)) * wx;
+            out[c * dw * dh + y * dw + x] = Math.fround(Math.round(top + (bottom - top) * wy) / 255);
+          }
+        }
+      }
+      return out;
+    };
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % 256;
+    for (const [w, h, ch, dw, dh] of [[37, 23, 3, 60, 50], [300, 170, 4, 26, 26], [50, 90, 1, 26, 40], [64, 48, 2, 17, 33]] as const) {
+      const data = Uint8Array.from({ length: w * h * ch }, random);
+      const t = new Float32Array(3 * dw * dh + 5);
+      resizeBilinearToPlanar({ data, width: w, height: h, channels: ch }, t, 5, dw, dh);
+      expect(Array.from(t.subarray(5))).toEqual(reference(data, w, h, ch, dw, dh));
+    }
+  });
+
   it('matches the tensor OpenCV prepared for aizoo_demo2.jpg within one 8-bit level', async () => {
     const ref = new Float32Array((await readFile(join(caffeModelDir, 'parity', 'photo.input.f32'))).buffer.slice(0));
     const t = await tensorOf(await fixture('aizoo_demo2.jpg'));

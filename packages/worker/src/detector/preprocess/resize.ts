@@ -47,10 +47,17 @@ export function bilinearTaps(srcSize: number, dstSize: number): AxisTaps {
   return { i0, i1, w1 };
 }
 
+/** v / 255 for every 8-bit level, as float32: one load instead of a division per value. */
+const unitLevels = new Float32Array(256).map((_, level) => level / 255);
+
 /**
  * Writes `image` resized to dstWidth × dstHeight into `tensor` at `offset`
  * as three planes R, G, B with values in [0, 1]. Each interpolated value is
  * rounded to 8 bits first, as OpenCV's uint8 resize does.
+ *
+ * Hot: it runs 3 × 260 × 260 times per image. Rounding is `(v + 0.5) | 0`
+ * (v ≥ 0) rather than Math.round, which measured twice as slow here, and the
+ * channel loop is unrolled (grey images read channel 0 three times).
  */
 export function resizeBilinearToPlanar(
   image: RawImage,
@@ -65,26 +72,44 @@ export function resizeBilinearToPlanar(
   if (offset < 0 || offset + 3 * dstWidth * dstHeight > tensor.length) throw new Error('tensor slot out of range');
   const xs = bilinearTaps(width, dstWidth);
   const ys = bilinearTaps(height, dstHeight);
+  // Byte offsets of the two source columns of every output column.
+  const left = new Int32Array(dstWidth);
+  const right = new Int32Array(dstWidth);
+  for (let dx = 0; dx < dstWidth; dx++) {
+    left[dx] = xs.i0[dx]! * channels;
+    right[dx] = xs.i1[dx]! * channels;
+  }
+  const wxs = xs.w1;
   const plane = dstWidth * dstHeight;
-  // Grey images feed the same channel to R, G and B.
-  const colourChannels = channels >= 3 ? 3 : 1;
+  const green = channels >= 3 ? 1 : 0;
+  const blue = channels >= 3 ? 2 : 0;
   const stride = width * channels;
   for (let dy = 0; dy < dstHeight; dy++) {
     const row0 = ys.i0[dy]! * stride;
     const row1 = ys.i1[dy]! * stride;
     const wy = ys.w1[dy]!;
-    for (let dx = 0; dx < dstWidth; dx++) {
-      const c0 = xs.i0[dx]! * channels;
-      const c1 = xs.i1[dx]! * channels;
-      const wx = xs.w1[dx]!;
-      const out = offset + dy * dstWidth + dx;
-      for (let c = 0; c < 3; c++) {
-        const k = c < colourChannels ? c : 0;
-        const top = data[row0 + c0 + k]! + (data[row0 + c1 + k]! - data[row0 + c0 + k]!) * wx;
-        const bottom = data[row1 + c0 + k]! + (data[row1 + c1 + k]! - data[row1 + c0 + k]!) * wx;
-        const v = top + (bottom - top) * wy;
-        tensor[out + c * plane] = Math.round(v) / 255;
-      }
+    let out = offset + dy * dstWidth;
+    for (let dx = 0; dx < dstWidth; dx++, out++) {
+      const wx = wxs[dx]!;
+      const tl = row0 + left[dx]!;
+      const tr = row0 + right[dx]!;
+      const bl = row1 + left[dx]!;
+      const br = row1 + right[dx]!;
+      let t = data[tl]!;
+      let b = data[bl]!;
+      let top = t + (data[tr]! - t) * wx;
+      let bottom = b + (data[br]! - b) * wx;
+      tensor[out] = unitLevels[(top + (bottom - top) * wy + 0.5) | 0]!;
+      t = data[tl + green]!;
+      b = data[bl + green]!;
+      top = t + (data[tr + green]! - t) * wx;
+      bottom = b + (data[br + green]! - b) * wx;
+      tensor[out + plane] = unitLevels[(top + (bottom - top) * wy + 0.5) | 0]!;
+      t = data[tl + blue]!;
+      b = data[bl + blue]!;
+      top = t + (data[tr + blue]! - t) * wx;
+      bottom = b + (data[br + blue]! - b) * wx;
+      tensor[out + 2 * plane] = unitLevels[(top + (bottom - top) * wy + 0.5) | 0]!;
     }
   }
 }

@@ -80,6 +80,37 @@ describe('POST /v1/detect', () => {
   });
 });
 
+describe('JobEventsHub', () => {
+  it('is live only once its reader delivered an event, and hands the completed result and the failed reason to the waiter', async () => {
+    const own = await startTestApi({ prefix: uniquePrefix('api-hub') });
+    const worker = startTestWorker(own, async (job) => {
+      if (job.data.metadata?.fail) throw new UnrecoverableError(formatFailedReason('invalid_image', 'bad bytes'));
+      return fakeReturn({ inferenceMs: 7.5 });
+    });
+    try {
+      expect(own.events.live).toBe(false);
+      const ok = own.events.waitForFinish('ok-1', 10_000);
+      await own.detectQueue.add('detect', { blobKey: 'none', format: 'jpeg', bytes: 1, submittedAt: Date.now() }, { jobId: 'ok-1' });
+      const done = await ok.finished;
+      expect(done.outcome).toBe('completed');
+      expect((done.event?.returnvalue as { inferenceMs: number }).inferenceMs).toBe(7.5);
+      expect(own.events.live).toBe(true);
+
+      const bad = own.events.waitForFinish('bad-1', 10_000);
+      await own.detectQueue.add('detect', { blobKey: 'none', format: 'jpeg', bytes: 1, submittedAt: Date.now(), metadata: { fail: 'yes' } }, { jobId: 'bad-1' });
+      const failed = await bad.finished;
+      expect(failed.outcome).toBe('failed');
+      expect(failed.event?.failedReason).toBe(formatFailedReason('invalid_image', 'bad bytes'));
+
+      const never = own.events.waitForFinish('never', 50);
+      expect(await never.finished).toEqual({ outcome: 'timeout' });
+    } finally {
+      await worker.close();
+      await own.close();
+    }
+  });
+});
+
 describe('GET /v1/jobs/:id/events', () => {
   it('streams queued, then processing and completed with the result, then closes', async () => {
     const { id } = (await (await fetch(`${api.url}/v1/jobs`, { method: 'POST', body: form([['image', jpeg, 'a.jpg']]) })).json()) as { id: string };

@@ -10,11 +10,21 @@ export type JobEventType = (typeof jobEventTypes)[number];
 export interface JobEvent {
   type: JobEventType | 'closed';
   jobId: string;
+  /** `completed`: what the worker returned (BullMQ puts it in the event, already parsed) */
+  returnvalue?: unknown;
+  /** `failed`: the job's failedReason */
+  failedReason?: string;
 }
 
 export type JobEventListener = (event: JobEvent) => void;
 
 export type FinishOutcome = 'completed' | 'failed' | 'removed' | 'timeout' | 'aborted' | 'closed';
+
+/** How a wait ended; for `completed` / `failed` also the event that ended it (its result or reason). */
+export interface Finish {
+  outcome: FinishOutcome;
+  event?: JobEvent;
+}
 
 /**
  * One BullMQ `QueueEvents` reader per process (one blocking XREAD on the
@@ -25,19 +35,35 @@ export type FinishOutcome = 'completed' | 'failed' | 'removed' | 'timeout' | 'ab
 export class JobEventsHub {
   private readonly listeners = new Map<string, Set<JobEventListener>>();
   private closed = false;
+  private delivered = false;
 
   constructor(
     private readonly queueEvents: QueueEvents,
     private readonly onClose: () => Promise<void> = async () => undefined,
   ) {
     for (const type of jobEventTypes) {
-      queueEvents.on(type as 'waiting', (args: { jobId: string }) => this.dispatch({ type, jobId: args.jobId }));
+      queueEvents.on(type as 'waiting', (args: { jobId: string; returnvalue?: unknown; failedReason?: string }) => {
+        const event: JobEvent = { type, jobId: args.jobId };
+        if (type === 'completed') event.returnvalue = args.returnvalue;
+        if (type === 'failed') event.failedReason = args.failedReason;
+        this.dispatch(event);
+      });
     }
   }
 
   /** Resolves once the event reader is connected. */
   waitUntilReady(): Promise<unknown> {
     return this.queueEvents.waitUntilReady();
+  }
+
+  /**
+   * True once the reader has delivered an event. From then on it reads on from
+   * the last event it saw (across reconnects), so every event written later
+   * reaches it: a caller that saw `live` before writing a job need not read the
+   * job's state to catch events that came before the reader started.
+   */
+  get live(): boolean {
+    return this.delivered;
   }
 
   /** Number of job ids with listeners (for tests and metrics). */
@@ -73,30 +99,29 @@ export class JobEventsHub {
     jobId: string,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): { outcome: Promise<FinishOutcome>; settle: (outcome: FinishOutcome) => void } {
-    let settle: (outcome: FinishOutcome) => void = () => undefined;
-    const outcome = new Promise<FinishOutcome>((resolve) => {
+  ): { finished: Promise<Finish>; settle: (outcome: FinishOutcome) => void } {
+    let settle: (finish: Finish) => void = () => undefined;
+    const finished = new Promise<Finish>((resolve) => {
       settle = resolve;
     });
     let done = false;
-    const finish = (result: FinishOutcome) => {
+    const finish = (outcome: FinishOutcome, event?: JobEvent) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       unsubscribe();
       signal?.removeEventListener('abort', onAbort);
-      settle(result);
+      settle(event ? { outcome, event } : { outcome });
     };
     const onAbort = () => finish('aborted');
     const unsubscribe = this.subscribe(jobId, (event) => {
-      if (event.type === 'completed' || event.type === 'failed' || event.type === 'removed' || event.type === 'closed') {
-        finish(event.type);
-      }
+      if (event.type === 'completed' || event.type === 'failed') finish(event.type, event);
+      else if (event.type === 'removed' || event.type === 'closed') finish(event.type);
     });
     const timer = setTimeout(() => finish('timeout'), timeoutMs);
     if (signal?.aborted) finish('aborted');
     else signal?.addEventListener('abort', onAbort, { once: true });
-    return { outcome, settle: finish };
+    return { finished, settle: (outcome) => finish(outcome) };
   }
 
   /** Tells every listener the hub is going away (SSE streams end), then stops reading. */
@@ -114,6 +139,7 @@ export class JobEventsHub {
   }
 
   private dispatch(event: JobEvent): void {
+    this.delivered = true;
     const set = this.listeners.get(event.jobId);
     if (!set) return;
     for (const listener of [...set]) listener(event);

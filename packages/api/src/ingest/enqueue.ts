@@ -50,10 +50,9 @@ async function dropBlobs(deps: EnqueueDeps, keys: string[]): Promise<void> {
  * Writes the bytes (with their TTL), then the job that points at them. If the
  * job cannot be added the blob is deleted, so nothing is left half-accepted.
  */
-export async function enqueueImages(deps: EnqueueDeps, images: ImageToEnqueue[], jobIds?: string[]): Promise<string[]> {
+export async function enqueueImages(deps: EnqueueDeps, images: ImageToEnqueue[], jobIds?: string[], submittedAt = Date.now()): Promise<string[]> {
   if (images.length === 0) return [];
   const ids = jobIds ?? images.map(() => randomUUID());
-  const submittedAt = Date.now();
   const blobKeys = await withRedis(deps.redisTimeoutMs, () =>
     images.length === 1
       ? deps.blobStore.put(ids[0]!, images[0]!.bytes).then((key) => [key])

@@ -37,8 +37,11 @@ export function detectRouter(deps: RouteDeps): Router {
     res.on('close', () => disconnected.abort());
     // Subscribe before the job exists: its completion cannot come before we listen.
     const waiter = deps.events.waitForFinish(id, timeoutMs, disconnected.signal);
+    // A reader that has delivered events already will see this job's; one just starting might not.
+    const readerWasLive = deps.events.live;
+    const submittedAt = Date.now();
     try {
-      await enqueueImages(enqueueDeps, [{ bytes: upload.bytes, format, options, requestId: String(req.id), owner: req.principal?.owner }], [id]);
+      await enqueueImages(enqueueDeps, [{ bytes: upload.bytes, format, options, requestId: String(req.id), owner: req.principal?.owner }], [id], submittedAt);
     } catch (err) {
       waiter.settle('aborted');
       throw err;
@@ -46,16 +49,18 @@ export function detectRouter(deps: RouteDeps): Router {
     deps.metrics.submit.recordSubmitted('detect_sync');
 
     const readJob = () => withRedis(config.API_REDIS_TIMEOUT_MS, () => deps.detectQueue.getJob(id)) as Promise<DetectJob | undefined>;
-    // One state read after subscribing closes the gap if the event reader was not yet running.
-    try {
-      const early = await readJob();
-      const state = early ? await withRedis(config.API_REDIS_TIMEOUT_MS, () => early.getState()) : undefined;
-      if (state === 'completed' || state === 'failed') waiter.settle(state);
-    } catch (err) {
-      waiter.settle('aborted');
-      throw err;
+    if (!readerWasLive) {
+      // One state read after subscribing closes the gap if the event reader was not yet running.
+      try {
+        const early = await readJob();
+        const state = early ? await withRedis(config.API_REDIS_TIMEOUT_MS, () => early.getState()) : undefined;
+        if (state === 'completed' || state === 'failed') waiter.settle(state);
+      } catch (err) {
+        waiter.settle('aborted');
+        throw err;
+      }
     }
-    const outcome = await waiter.outcome;
+    const { outcome, event } = await waiter.finished;
     if (outcome === 'aborted') return; // client went away; the job carries on
 
     const links = { self: jobLink(id) };
@@ -68,19 +73,30 @@ export function detectRouter(deps: RouteDeps): Router {
       });
       return;
     }
-    const job = await readJob();
-    if (!job || outcome === 'removed') {
+    if (outcome === 'removed') {
       res.status(409).json({ success: false, id, error: { code: 'cancelled', message: 'the job was cancelled' }, links });
       return;
     }
-    if (job.returnvalue && (await job.isCompleted())) {
-      const returned = job.returnvalue as DetectJobReturn;
-      const finishedAt = returned.finishedAt ?? job.finishedOn ?? Date.now();
-      const processingTime = Math.max(0, finishedAt - job.data.submittedAt) / 1000;
+    // The completed / failed event carries the result or the reason: no read of the job needed.
+    let returned = outcome === 'completed' ? (event?.returnvalue as DetectJobReturn | undefined) : undefined;
+    let failedReason = outcome === 'failed' ? event?.failedReason : undefined;
+    if (!returned?.result && failedReason === undefined) {
+      // Settled by the early state read (no event in hand): read the job once.
+      const job = await readJob();
+      if (!job) {
+        res.status(409).json({ success: false, id, error: { code: 'cancelled', message: 'the job was cancelled' }, links });
+        return;
+      }
+      if (job.returnvalue && (await job.isCompleted())) returned = job.returnvalue as DetectJobReturn;
+      else failedReason = job.failedReason;
+    }
+    if (returned?.result) {
+      const finishedAt = returned.finishedAt ?? Date.now();
+      const processingTime = Math.max(0, finishedAt - submittedAt) / 1000;
       res.status(200).json({ success: true, id, result: returned.result, processing_time: Math.round(processingTime * 10_000) / 10_000 });
       return;
     }
-    const error = parseFailedReason(job.failedReason);
+    const error = parseFailedReason(failedReason);
     res.status(statusForCode(error.code)).json({ success: false, id, error, links });
   });
 

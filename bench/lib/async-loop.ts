@@ -36,9 +36,10 @@ export function waitForFinalEvent(agent: Agent, url: URL, timeoutMs: number): Pr
       res.on('data', (chunk: string) => {
         for (const event of parser.push(chunk)) {
           if (!settled && finalStatuses.has(event.event)) {
+            // The API ends the stream after a final state; reading on to its end lets the
+            // keep-alive agent reuse the connection for the next job's stream.
             settled = true;
             resolveStatus(event.event);
-            res.destroy();
           }
         }
       });
@@ -73,7 +74,7 @@ export async function runAsyncClosedLoop(options: AsyncLoopOptions): Promise<Loa
   const { bodies, concurrency } = options;
   const timeoutMs = options.timeoutMs ?? 120_000;
   const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: concurrency, timeoutMs });
-  const eventsAgent = new Agent({ keepAlive: false, maxSockets: concurrency });
+  const eventsAgent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const start = performance.now();
   const recorder = new WindowRecorder(start + options.warmupMs, start + options.warmupMs + options.durationMs);
   let next = 0;
@@ -124,7 +125,7 @@ export interface AsyncOpenLoopOptions extends Omit<AsyncLoopOptions, 'concurrenc
 export async function runAsyncOpenLoop(options: AsyncOpenLoopOptions): Promise<LoadResult> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: options.maxConnections ?? 256, timeoutMs });
-  const eventsAgent = new Agent({ keepAlive: false });
+  const eventsAgent = new Agent({ keepAlive: true });
   try {
     const recorder = await driveSchedule(options, (body) => submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs));
     return recorder.finish({ mode: 'async', offeredRate: options.rate });

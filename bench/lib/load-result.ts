@@ -22,6 +22,8 @@ export interface LoadResult {
   sendLagP99Ms?: number;
   /** a few error messages with their counts */
   errorKinds: Record<string, number>;
+  /** open loop: requests scheduled inside the window, per second (the arrivals that actually came) */
+  arrivalRate?: number;
 }
 
 /** Collects per-request outcomes inside a measurement window. */
@@ -81,6 +83,7 @@ export class WindowRecorder {
       clientCpuMsPerRequest: this.sent ? (cpu.user + cpu.system) / 1000 / this.sent : Number.NaN,
       errorKinds: this.errorKinds,
       ...(this.sendLags.length ? { sendLagP99Ms: summarize(this.sendLags).p99 } : {}),
+      ...(base.mode !== 'closed' ? { arrivalRate: this.sent / durationS } : {}),
     };
   }
 }

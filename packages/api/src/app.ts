@@ -86,8 +86,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders());
 
   app.use(docsRouter());
-  const site = webSite(deps.webDist);
-  if (site) app.use(site);
   app.use(healthRouter(deps));
   app.get('/metrics', metricsAuth(config.METRICS_TOKEN), metricsHandler(registry));
 
@@ -99,6 +97,9 @@ export function createApp(deps: AppDeps): Express {
 
   mountQueueDashboard(app, { config, queues, logger });
 
+  // Last before the 404: static files cost a filesystem lookup, which API requests must not pay.
+  const site = webSite(deps.webDist);
+  if (site) app.use(site);
   app.use(notFoundHandler());
   app.use(errorHandler());
   return app;

@@ -143,6 +143,9 @@ describe('GET /v1/jobs/:id/events', () => {
       const late = await readSse(`${api.url}/v1/jobs/${id}/events`);
       expect(late.events.map((e) => e.event)).toEqual(['completed']);
       expect(jobResourceSchema.parse(JSON.parse(late.events[0]!.data)).result).toBeDefined();
+      // The live completed event (built from the event's result) is the resource a fresh read gives.
+      expect(JSON.parse(events[2]!.data)).toEqual(JSON.parse(late.events[0]!.data));
+      expect(JSON.parse(events[2]!.data)).toEqual(await (await fetch(`${api.url}/v1/jobs/${id}`)).json());
     } finally {
       await worker?.close();
     }

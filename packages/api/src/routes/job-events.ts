@@ -1,6 +1,6 @@
 import type { JobState } from 'bullmq';
 import { Router, type Response } from 'express';
-import type { DetectJob, JobResource, JobStatus } from '@maskq/shared';
+import type { DetectJob, DetectJobReturn, JobResource, JobStatus } from '@maskq/shared';
 import { canSee } from '../auth/authenticate.js';
 import type { AppDeps } from '../deps.js';
 import { notFound } from '../errors/http-error.js';
@@ -92,6 +92,7 @@ export function jobEventsRouter(deps: AppDeps): Router {
 
     // Events are applied one at a time, in arrival order.
     let chain = Promise.resolve();
+    let current = found.job;
     live.handle = (event) => {
       chain = chain.then(async () => {
         if (ended) return;
@@ -104,8 +105,16 @@ export function jobEventsRouter(deps: AppDeps): Router {
         const state = stateOfEvent[event.type];
         if (!state) return;
         try {
+          if (event.type === 'completed' && event.returnvalue) {
+            // The event carries the result, and a completed job's resource takes its times from
+            // the result too: no need to read the job again.
+            current.returnvalue = event.returnvalue as DetectJobReturn;
+            await send(current, state);
+            return;
+          }
           const job = (await withRedis(deps.config.API_REDIS_TIMEOUT_MS, () => deps.detectQueue.getJob(id))) as DetectJob | undefined;
           if (!job) return;
+          current = job;
           await send(job, state);
         } catch (err) {
           req.log?.warn({ err }, 'job events: could not read job');

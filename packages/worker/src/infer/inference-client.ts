@@ -5,6 +5,8 @@ import type { BatchInference, BatchOutput } from '../pipeline/detector-port.js';
 import type { FromThread, InferenceThreadData, ToThread } from './messages.js';
 
 interface Pending {
+  /** the batch tensor when it is shared (it never leaves this thread's hands) */
+  shared?: Float32Array;
   resolve(value: BatchOutput & { input: Float32Array; inferenceMs: number }): void;
   reject(err: Error): void;
 }
@@ -32,13 +34,17 @@ function spawnThread(workerData: InferenceThreadData): Worker {
 }
 
 /**
- * The main thread's side of the inference thread: implements BatchInference by
- * handing the batch tensor's buffer over (transfer, no copy) and getting it
- * back with the outputs.
+ * The main thread's side of the inference thread: implements BatchInference.
+ * A batch tensor in shared memory (TensorPool's) is sent to the thread once and
+ * then named by id; any other tensor's buffer is transferred (no copy) and
+ * comes back with the outputs.
  */
 export class InferenceThreadClient implements BatchInference {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** ids of the shared tensors the thread has been sent */
+  private readonly sharedIds = new WeakMap<SharedArrayBuffer, number>();
+  private nextSharedId = 0;
   private closing = false;
 
   private constructor(
@@ -73,9 +79,18 @@ export class InferenceThreadClient implements BatchInference {
     if (this.closing) return Promise.reject(new MaskqError('unavailable', 'inference thread is closed', { retryable: true }));
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
+      if (batch.buffer instanceof SharedArrayBuffer) {
+        const known = this.sharedIds.get(batch.buffer);
+        const bufferId = known ?? ++this.nextSharedId;
+        if (known === undefined) this.sharedIds.set(batch.buffer, bufferId);
+        this.pending.set(id, { resolve, reject, shared: batch });
+        const input = known === undefined ? { kind: 'shared' as const, bufferId, buffer: batch.buffer } : { kind: 'shared' as const, bufferId };
+        this.thread.postMessage({ type: 'run', id, input, n } satisfies ToThread);
+        return;
+      }
       this.pending.set(id, { resolve, reject });
-      const msg: ToThread = { type: 'run', id, input: batch.buffer as ArrayBuffer, n };
-      this.thread.postMessage(msg, [batch.buffer as ArrayBuffer]);
+      const buffer = batch.buffer as ArrayBuffer;
+      this.thread.postMessage({ type: 'run', id, input: { kind: 'transferred', buffer }, n } satisfies ToThread, [buffer]);
     });
   }
 
@@ -97,7 +112,8 @@ export class InferenceThreadClient implements BatchInference {
       if (!pending) return;
       this.pending.delete(msg.id);
       if (msg.type === 'result') {
-        pending.resolve({ loc: msg.loc, cls: msg.cls, input: new Float32Array(msg.input), inferenceMs: msg.inferenceMs });
+        const input = pending.shared ?? new Float32Array(msg.input ?? new ArrayBuffer(0));
+        pending.resolve({ loc: msg.loc, cls: msg.cls, input, inferenceMs: msg.inferenceMs });
       } else {
         pending.reject(new MaskqError(msg.code, msg.message, { retryable: msg.retryable }));
       }

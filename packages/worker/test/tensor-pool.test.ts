@@ -27,4 +27,3 @@ describe('TensorPool', () => {
     expect(fresh.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 });
-});

@@ -34,8 +34,9 @@ export interface RssSummary {
   slopeMbPerMin: number;
 }
 
-export function summarizeRss(samples: Array<{ s: number; mb: number }>): RssSummary {
-  const valid = samples.filter((p) => Number.isFinite(p.mb));
+/** `fromS`: only samples from then on count (e.g. after a warmup in which the heap grows to its working size). */
+export function summarizeRss(samples: Array<{ s: number; mb: number }>, fromS = 0): RssSummary {
+  const valid = samples.filter((p) => Number.isFinite(p.mb) && p.s >= fromS);
   return {
     samples,
     firstMb: valid[0]?.mb ?? Number.NaN,
@@ -46,7 +47,7 @@ export function summarizeRss(samples: Array<{ s: number; mb: number }>): RssSumm
 }
 
 /** Samples a process's RSS every `everyMs` until stop(). */
-export function sampleRss(pid: number, everyMs = 1000): { stop: () => RssSummary } {
+export function sampleRss(pid: number, everyMs = 1000): { stop: (fromS?: number) => RssSummary } {
   const start = performance.now();
   const samples: Array<{ s: number; mb: number }> = [];
   const take = (): void => {
@@ -55,10 +56,10 @@ export function sampleRss(pid: number, everyMs = 1000): { stop: () => RssSummary
   take();
   const timer = setInterval(take, everyMs);
   return {
-    stop: () => {
+    stop: (fromS = 0) => {
       clearInterval(timer);
       take();
-      return summarizeRss(samples);
+      return summarizeRss(samples, fromS);
     },
   };
 }

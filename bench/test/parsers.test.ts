@@ -87,6 +87,10 @@ describe('RSS slope', () => {
     expect(s.lastMb).toBe(105);
     expect(s.maxMb).toBe(110);
     expect(s.slopeMbPerMin).toBeCloseTo(2.5);
+    // From a given second on: the warmup's growth does not count.
+    const late = summarizeRss([{ s: 0, mb: 50 }, { s: 10, mb: 100 }, { s: 70, mb: 101 }], 10);
+    expect(late.firstMb).toBe(100);
+    expect(late.slopeMbPerMin).toBeCloseTo(1);
   });
 });
 

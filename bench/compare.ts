@@ -3,7 +3,10 @@
  *
  *   pnpm bench:compare [--only seed|maskq] [--clients 4,16] [--runs 3] [--duration 10] [--warmup 3]
  *                      [--rates 10,20,30,40,50,60,80,100] [--open-duration 8] [--no-open] [--async]
- *                      [--maskq-workers 1]
+ *                      [--maskq-workers 2]
+ *
+ * maskq's side defaults to this machine's recommended setup for 2 cores: 2 worker processes with
+ * INTRA_OP_THREADS=1 and BATCH_MAX_SIZE=2 each (the environment overrides both).
  *
  * 1. Closed loop, alternating systems run by run (seed, maskq, seed, maskq...) so drift in the
  *    machine's load hits both alike: medians, and the ratio maskq/seed from this session.
@@ -42,6 +45,8 @@ async function main(): Promise<void> {
   const open = { durationMs: Number(args.get('open-duration') ?? 8) * 1000, warmupMs: 2000 };
   const doOpen = args.get('no-open') !== 'true';
   const doAsync = args.get('async') === 'true';
+  const maskqWorkers = Number(args.get('maskq-workers') ?? 2);
+  const maskqWorkerEnv = { INTRA_OP_THREADS: process.env.INTRA_OP_THREADS ?? '1', BATCH_MAX_SIZE: process.env.BATCH_MAX_SIZE ?? '2' };
 
   // Fail before starting anything when a side cannot run.
   if (systems.includes('seed')) checkSeedDependencies();
@@ -58,7 +63,7 @@ async function main(): Promise<void> {
   try {
     for (const name of systems) {
       console.log(`starting ${name}...`);
-      running.set(name, name === 'seed' ? await startSeed() : await startMaskq({ workers: Number(args.get('maskq-workers') ?? 1) }));
+      running.set(name, name === 'seed' ? await startSeed() : await startMaskq({ workers: maskqWorkers, workerEnv: maskqWorkerEnv }));
     }
     console.log(`closed loop: ${runs} runs × ${closed.durationMs / 1000} s (+${closed.warmupMs / 1000} s warmup), clients ${clients.join(', ')}, alternating ${systems.join('/')}`);
     for (let run = 0; run < runs; run++) {
@@ -164,7 +169,8 @@ async function main(): Promise<void> {
       `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node},`,
       `load average ${machine.loadavg1m.toFixed(2)} at the start. Both systems ran side by side in one session; closed-loop`,
       `runs alternate between them (${runs} run(s) × ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup, medians), so the`,
-      'ratio is measured under the same conditions. Seed: `POST /detect`; maskq: `POST /v1/detect` (API + one worker).',
+      'ratio is measured under the same conditions. Seed: `POST /detect`; maskq: `POST /v1/detect`',
+      `(API + ${maskqWorkers} worker process${maskqWorkers > 1 ? 'es' : ''}, INTRA_OP_THREADS=${maskqWorkerEnv.INTRA_OP_THREADS}, BATCH_MAX_SIZE=${maskqWorkerEnv.BATCH_MAX_SIZE}, FP32 model, graph level \`all\`).`,
       '',
       '### Closed loop (sync detect)',
       '',

@@ -4,7 +4,7 @@
  *
  *   pnpm bench:pipeline [--configs off-1,on-1,on-2] [--batch 16] [--clients 4,16] [--duration 8]
  *                       [--warmup 2] [--open-duration 8] [--ceiling-seconds 8]
- *                       [--sustain-from 0.7] [--sustain-step 0.05] [--sustain-p99 1000] [--profile]
+ *                       [--sustain-from 0.7] [--sustain-step 0.05] [--sustain-p99 2000] [--profile]
  *
  * Configurations `off|on-<workers>`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
  * 1 or more worker processes (INTRA_OP_THREADS=1 each when more than one). For each:
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const sustain = {
     from: Number(args.get('sustain-from') ?? 0.7),
     step: Number(args.get('sustain-step') ?? 0.05),
-    maxP99Ms: Number(args.get('sustain-p99') ?? 1000),
+    maxP99Ms: Number(args.get('sustain-p99') ?? 2000),
   };
   const closed = { durationMs: Number(args.get('duration') ?? 8) * 1000, warmupMs: Number(args.get('warmup') ?? 2) * 1000 };
   const open = { durationMs: Number(args.get('open-duration') ?? 8) * 1000, warmupMs: 2000 };

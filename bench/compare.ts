@@ -3,8 +3,9 @@
  *
  *   pnpm bench:compare [--only seed|maskq] [--clients 4,16] [--runs 3] [--duration 10] [--warmup 3]
  *                      [--rates 10,20,30,40,50,60,80,100] [--open-duration 8] [--no-open] [--async]
- *                      [--maskq-workers 2]
+ *                      [--maskq-workers 2] [--int8]
  *
+ * --int8 adds a third system: maskq serving the optional INT8 model (models/face-mask/1.0.0-int8).
  * maskq's side defaults to this machine's recommended setup for 2 cores: 2 worker processes with
  * INTRA_OP_THREADS=1 and BATCH_MAX_SIZE=2 each (the environment overrides both).
  *
@@ -25,19 +26,23 @@ import { runAsyncClosedLoop } from './lib/async-loop.js';
 import { latencyThroughputSvg, type ChartSeries } from './lib/chart.js';
 import type { LoadResult } from './lib/load-result.js';
 import { runOpenLoop } from './lib/open-loop.js';
-import { benchmarksDoc, docsDir, resultsDir } from './lib/paths.js';
+import { benchmarksDoc, docsDir, repoRoot, resultsDir } from './lib/paths.js';
 import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
 import { aggregate, closedRun, type ClosedAggregate } from './lib/suite.js';
 import { checkMaskqPresent, checkRedis, checkSeedDependencies, startMaskq, startSeed, type RunningTarget } from './lib/targets.js';
 
-type SystemName = 'seed' | 'maskq';
-const colors: Record<SystemName, string> = { seed: '#d62728', maskq: '#1f77b4' };
+type SystemName = 'seed' | 'maskq' | 'maskq-int8';
+const colors: Record<SystemName, string> = { seed: '#d62728', maskq: '#1f77b4', 'maskq-int8': '#2ca02c' };
+/** The optional INT8 model (`pnpm convert --int8`), for `--int8`. */
+const int8ModelDir = join(repoRoot, 'models', 'face-mask', '1.0.0-int8');
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const only = args.get('only');
   if (only !== undefined && only !== 'seed' && only !== 'maskq') throw new Error(`--only takes seed or maskq, not ${only}`);
+  const withInt8 = args.get('int8') === 'true';
   const systems: SystemName[] = only ? [only] : ['seed', 'maskq'];
+  if (withInt8) systems.push('maskq-int8');
   const clients = numberList(args.get('clients'), [4, 16]);
   const runs = Number(args.get('runs') ?? 3);
   const closed = { durationMs: Number(args.get('duration') ?? 10) * 1000, warmupMs: Number(args.get('warmup') ?? 3) * 1000 };
@@ -63,7 +68,12 @@ async function main(): Promise<void> {
   try {
     for (const name of systems) {
       console.log(`starting ${name}...`);
-      running.set(name, name === 'seed' ? await startSeed() : await startMaskq({ workers: maskqWorkers, workerEnv: maskqWorkerEnv }));
+      const start = (): Promise<RunningTarget> => {
+        if (name === 'seed') return startSeed();
+        if (name === 'maskq') return startMaskq({ workers: maskqWorkers, workerEnv: maskqWorkerEnv });
+        return startMaskq({ workers: maskqWorkers, workerEnv: { ...maskqWorkerEnv, MODEL_DIR: int8ModelDir }, apiEnv: { MODEL_DIR: int8ModelDir } }).then((t) => ({ ...t, name: 'maskq-int8' }));
+      };
+      running.set(name, await start());
     }
     console.log(`closed loop: ${runs} runs × ${closed.durationMs / 1000} s (+${closed.warmupMs / 1000} s warmup), clients ${clients.join(', ')}, alternating ${systems.join('/')}`);
     for (let run = 0; run < runs; run++) {
@@ -103,11 +113,12 @@ async function main(): Promise<void> {
   }
 
   const rows: ClosedAggregate[] = clients.flatMap((c) => systems.map((name) => aggregate(name, c, closedRaw[`${name}@${c}`] ?? [])));
-  const ratios = clients.map((c) => {
+  const ratioOf = (system: SystemName, c: number) => {
     const seed = rows.find((r) => r.system === 'seed' && r.concurrency === c);
-    const mq = rows.find((r) => r.system === 'maskq' && r.concurrency === c);
-    return { concurrency: c, rpsRatio: seed && mq ? mq.rps / seed.rps : Number.NaN, p99Ratio: seed && mq ? mq.p99 / seed.p99 : Number.NaN };
-  });
+    const mq = rows.find((r) => r.system === system && r.concurrency === c);
+    return { system, concurrency: c, rpsRatio: seed && mq ? mq.rps / seed.rps : Number.NaN, p99Ratio: seed && mq ? mq.p99 / seed.p99 : Number.NaN };
+  };
+  const ratios = clients.flatMap((c) => systems.filter((name) => name !== 'seed').map((name) => ratioOf(name, c)));
   const closedTable = markdownTable(
     ['clients', 'system', 'req/s (median)', 'req/s per run', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server CPU ms/req', 'maskq/seed req/s'],
     rows.map((r) => [
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
       fmt(r.p99, 0),
       String(r.errors),
       fmt(r.serverCpuMsPerRequest),
-      r.system === 'maskq' ? `${fmt(ratios.find((x) => x.concurrency === r.concurrency)?.rpsRatio ?? Number.NaN, 2)}×` : '',
+      r.system !== 'seed' ? `${fmt(ratios.find((x) => x.system === r.system && x.concurrency === r.concurrency)?.rpsRatio ?? Number.NaN, 2)}×` : '',
     ]),
   );
   console.log(`\n${closedTable}\n`);
@@ -170,7 +181,8 @@ async function main(): Promise<void> {
       `load average ${machine.loadavg1m.toFixed(2)} at the start. Both systems ran side by side in one session; closed-loop`,
       `runs alternate between them (${runs} run(s) × ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup, medians), so the`,
       'ratio is measured under the same conditions. Seed: `POST /detect`; maskq: `POST /v1/detect`',
-      `(API + ${maskqWorkers} worker process${maskqWorkers > 1 ? 'es' : ''}, INTRA_OP_THREADS=${maskqWorkerEnv.INTRA_OP_THREADS}, BATCH_MAX_SIZE=${maskqWorkerEnv.BATCH_MAX_SIZE}, FP32 model, graph level \`all\`).`,
+      `(API + ${maskqWorkers} worker process${maskqWorkers > 1 ? 'es' : ''}, INTRA_OP_THREADS=${maskqWorkerEnv.INTRA_OP_THREADS}, BATCH_MAX_SIZE=${maskqWorkerEnv.BATCH_MAX_SIZE}, the served FP32 model, graph level \`all\`)${withInt8 ? ';' : '.'}`,
+      ...(withInt8 ? ['maskq-int8: the same with the optional INT8 model (models/face-mask/1.0.0-int8, not the default: see "INT8 vs FP32").'] : []),
       '',
       '### Closed loop (sync detect)',
       '',

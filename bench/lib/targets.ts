@@ -12,7 +12,7 @@ import { freePort, ManagedProcess, waitUntilReady } from './processes.js';
 
 /** A running system under test: where to send images, what to send, how to stop it. */
 export interface RunningTarget {
-  name: 'seed' | 'maskq';
+  name: string;
   /** the sync detect URL */
   detectUrl: string;
   baseUrl: string;

@@ -17,7 +17,9 @@
  *   - the batches the workers formed: `maskq_batch_size` scraped from every worker's /metrics
  *     before and after each load run.
  * The ceiling: Detector.detectBatch over the 19 fixtures in this process (no API, no Redis).
- * --profile: the workers of the last configuration run under `node --cpu-prof` (a node flag: NODE_OPTIONS refuses it); the top self-time
+ * --profile: after the measured runs, the configuration with the highest sustained rate runs once more at that
+ * rate with API and workers under `node --cpu-prof` (a node flag: NODE_OPTIONS refuses it), so profiling never
+ * slows a measured row; the top self-time
  * functions go into the report.
  * Writes bench/results/pipeline.json and the `pipeline` section of docs/benchmarks.md.
  */
@@ -157,10 +159,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const searches: Search[] = [];
   let profileTop: Array<{ file: string; top: SelfTime[] }> = [];
-  for (const [index, config] of configs.entries()) {
-    const profileDir = profile && index === configs.length - 1 ? mkdtempSync(join(tmpdir(), 'maskq-prof-')) : undefined;
+  let profiledLabel = '';
+  for (const config of configs) {
     console.log(`${config.label}: starting API + ${config.workers} worker(s)...`);
-    const target = await startMaskq({ workers: config.workers, workerEnv: config.workerEnv, workerNodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], field: 'image' });
+    const target = await startMaskq({ workers: config.workers, workerEnv: config.workerEnv, field: 'image' });
     try {
       for (const c of clients) {
         const before = await batchSnapshot(target);
@@ -202,10 +204,29 @@ async function main(): Promise<void> {
     } finally {
       await target.stop();
     }
-    if (profileDir) {
-      profileTop = readProfiles(profileDir).map(({ file, profile: p }) => ({ file, top: selfTimes(p).slice(0, 12) }));
-      rmSync(profileDir, { recursive: true, force: true });
+  }
+
+  const bestSearch = [...searches].sort((a, b) => (b.best ? completedRate(b.best.result) : 0) - (a.best ? completedRate(a.best.result) : 0))[0];
+  const bestConfig = configs.find((c) => c.label === bestSearch?.config);
+  if (profile && bestSearch?.best && bestConfig) {
+    const rate = bestSearch.best.result.offeredRate ?? 0;
+    profiledLabel = `${bestConfig.label}, async open loop at ${fmt(rate)}/s offered`;
+    console.log(`profile: ${profiledLabel}...`);
+    const profileDir = mkdtempSync(join(tmpdir(), 'maskq-prof-'));
+    const profArgs = (who: string) => ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, who)}`];
+    const target = await startMaskq({ workers: bestConfig.workers, workerEnv: bestConfig.workerEnv, field: 'image', workerNodeArgs: profArgs('worker'), apiNodeArgs: profArgs('api') });
+    try {
+      await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000 });
+    } finally {
+      await target.stop();
     }
+    // Main threads only (`.0.` in the file name); the other profile per process is an idle helper thread.
+    profileTop = ['api', 'worker'].flatMap((who) =>
+      readProfiles(join(profileDir, who))
+        .filter(({ file }) => /\.0\.\d+\.cpuprofile$/.test(file))
+        .map(({ file, profile: p }) => ({ file: `${who}: ${file}`, top: selfTimes(p).slice(0, 12) })),
+    );
+    rmSync(profileDir, { recursive: true, force: true });
   }
 
   const table = markdownTable(
@@ -255,7 +276,7 @@ async function main(): Promise<void> {
   console.log(`\n${ceilingTable}\n\n${headline}\n\n${searchTable}\n\n${table}\n`);
   const profileText = profileTop.flatMap(({ file, top }) => [
     '',
-    `\`${file}\` (${configs.at(-1)?.label}, top self time):`,
+    `\`${file}\` (${profiledLabel}, main thread, top self time; wall-clock samples, idle included):`,
     '',
     markdownTable(
       ['function', 'self ms', 'share'],

@@ -1,7 +1,7 @@
 /**
  * pnpm bench — every benchmark in turn, each rewriting its section of docs/benchmarks.md:
  * inference (the library), ceiling (the load generator), compare (seed vs maskq), pipeline
- * (queue vs library), ingest (API alone), efficiency (Redis per job). About 25 minutes on 2 cores;
+ * (queue vs library), cpu (CPU per job by process), ingest (API alone), efficiency (Redis per job). About 25 minutes on 2 cores;
  * run it on a quiet machine. `pnpm bench --only compare,pipeline` runs a subset.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from './lib/report.js';
 import { repoRoot } from './lib/paths.js';
 
-const suites = ['inference', 'ceiling', 'compare', 'pipeline', 'ingest', 'efficiency'] as const;
+const suites = ['inference', 'ceiling', 'compare', 'pipeline', 'cpu', 'ingest', 'efficiency'] as const;
 
 const args = parseArgs(process.argv.slice(2));
 const only = args.get('only')?.split(',').map((s) => s.trim());

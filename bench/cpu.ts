@@ -1,0 +1,129 @@
+/**
+ * pnpm bench:cpu — where the CPU of one job goes: the API, each worker, Redis and the load generator
+ * itself, per job, under the sync closed loop (POST /v1/detect) and the async open loop (POST /v1/jobs
+ * + SSE). On a 2-core machine that runs all of them, the sum is what bounds throughput
+ * (2,000 ms of CPU per second ÷ ms per job).
+ *
+ *   pnpm bench:cpu [--workers 2] [--clients 4,16] [--rates 60] [--duration 10] [--batch 2] [--async-batch 16]
+ *
+ * Workers run with INTRA_OP_THREADS=1 when there are several. API and workers: /proc CPU of their
+ * process groups; Redis: `INFO cpu` (used_cpu_user + used_cpu_sys, the whole server: run it on a
+ * Redis nothing else uses); the load generator: its own process.cpuUsage().
+ * Writes bench/results/cpu.json and the `cpu` section of docs/benchmarks.md.
+ */
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { runAsyncOpenLoop } from './lib/async-loop.js';
+import { runClosedLoop } from './lib/closed-loop.js';
+import type { LoadResult } from './lib/load-result.js';
+import { benchmarksDoc, resultsDir } from './lib/paths.js';
+import { processGroupCpuMs } from './lib/process-cpu.js';
+import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
+import { checkMaskqPresent, checkRedis, startMaskq, type MaskqTarget } from './lib/targets.js';
+
+interface Breakdown {
+  load: string;
+  batch: number;
+  result: LoadResult;
+  apiMs: number;
+  workersMs: number;
+  redisMs: number;
+  clientMs: number;
+}
+
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
+async function measure(target: MaskqTarget, redis: Redis, load: string, batch: number, run: () => Promise<LoadResult>): Promise<Breakdown> {
+  const api = () => processGroupCpuMs(target.apiPid === undefined ? [] : [target.apiPid]);
+  const workers = () => processGroupCpuMs(target.workerPids.filter((p): p is number => p !== undefined));
+  const [api0, workers0, redis0, client0] = [api(), workers(), await redisCpuMs(redis), process.cpuUsage()];
+  const result = await run();
+  const client = process.cpuUsage(client0);
+  const jobs = Math.max(1, result.requests);
+  const row: Breakdown = {
+    load,
+    batch,
+    result,
+    apiMs: (api() - api0) / jobs,
+    workersMs: (workers() - workers0) / jobs,
+    redisMs: ((await redisCpuMs(redis)) - redis0) / jobs,
+    clientMs: (client.user + client.system) / 1000 / jobs,
+  };
+  const total = row.apiMs + row.workersMs + row.redisMs + row.clientMs;
+  console.log(
+    `  ${load}: ${result.rps.toFixed(1)} jobs/s; ms/job API ${row.apiMs.toFixed(2)}, workers ${row.workersMs.toFixed(2)}, Redis ${row.redisMs.toFixed(2)}, client ${row.clientMs.toFixed(2)} = ${total.toFixed(1)}`,
+  );
+  return row;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const workers = Number(args.get('workers') ?? 2);
+  const clients = numberList(args.get('clients'), [4, 16]);
+  const rates = numberList(args.get('rates'), [60]);
+  const durationMs = Number(args.get('duration') ?? 10) * 1000;
+  const syncBatch = Number(args.get('batch') ?? 2);
+  const asyncBatch = Number(args.get('async-batch') ?? 16);
+  checkMaskqPresent();
+  await checkRedis();
+  const machine = machineInfo();
+  console.log(`load average at start: ${machine.loadavg1m.toFixed(2)}`);
+
+  const rows: Breakdown[] = [];
+  const threads = workers > 1 ? { INTRA_OP_THREADS: '1' } : {};
+  for (const [batch, kind] of [[syncBatch, 'sync'], [asyncBatch, 'async']] as const) {
+    const target = await startMaskq({ workers, field: 'image', workerEnv: { ...threads, BATCH_MAX_SIZE: String(batch) } });
+    const redis = new Redis(target.redisUrl);
+    try {
+      if (kind === 'sync') {
+        for (const c of clients) {
+          await runClosedLoop({ url: target.detectUrl, bodies: target.bodies, concurrency: c, durationMs: 3000, warmupMs: 0 }); // warm
+          rows.push(await measure(target, redis, `sync, ${c} clients (closed loop)`, batch, () => runClosedLoop({ url: target.detectUrl, bodies: target.bodies, concurrency: c, durationMs, warmupMs: 0 })));
+        }
+      } else {
+        for (const rate of rates) {
+          await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, durationMs: 3000, warmupMs: 0 }); // warm
+          rows.push(await measure(target, redis, `async, ${rate}/s (open loop + SSE)`, batch, () => runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, durationMs, warmupMs: 0 })));
+        }
+      }
+    } finally {
+      redis.disconnect();
+      await target.stop();
+    }
+  }
+
+  const table = markdownTable(
+    ['load', 'BATCH_MAX_SIZE', 'jobs/s', 'p50 ms', 'p99 ms', 'API ms/job', 'workers ms/job', 'Redis ms/job', 'load generator ms/job', 'total ms/job', 'bound on 2 cores (jobs/s)'],
+    rows.map((r) => {
+      const total = r.apiMs + r.workersMs + r.redisMs + r.clientMs;
+      return [r.load, String(r.batch), fmt(r.result.rps), fmt(r.result.latency.p50, 0), fmt(r.result.latency.p99, 0), fmt(r.apiMs, 2), fmt(r.workersMs, 2), fmt(r.redisMs, 2), fmt(r.clientMs, 2), fmt(total, 1), fmt((machine.cpus * 1000) / total, 0)];
+    }),
+  );
+  console.log(`\n${table}\n`);
+  writeJson(join(resultsDir, 'cpu.json'), { machine, settings: { workers, clients, rates, durationMs, syncBatch, asyncBatch }, rows });
+  writeDocSection(
+    benchmarksDoc,
+    'cpu',
+    [
+      '## Where the CPU of a job goes (`pnpm bench:cpu`)',
+      '',
+      `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node},`,
+      `load average ${machine.loadavg1m.toFixed(2)} at the start. API + ${workers} worker process${workers > 1 ? 'es' : ''}${workers > 1 ? ' (INTRA_OP_THREADS=1 each)' : ''}, ${durationMs / 1000} s per row after 3 s of`,
+      'warm-up load. CPU per completed job of each part: API and workers from /proc, Redis from `INFO cpu` (the',
+      'whole server), the load generator from its own process. Everything shares the same cores, so the',
+      'total bounds throughput: cores × 1,000 ms ÷ total ms per job.',
+      '',
+      table,
+    ].join('\n'),
+  );
+  console.log('wrote bench/results/cpu.json and docs/benchmarks.md (cpu section)');
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

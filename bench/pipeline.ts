@@ -35,6 +35,7 @@ import { benchmarksDoc, resultsDir } from './lib/paths.js';
 import { histogramDelta, histogramDistribution, histogramSum, parseHistogram, scrape, type HistogramSnapshot } from './lib/prometheus.js';
 import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
 import { closedRun } from './lib/suite.js';
+import { completedRate, sustained } from './lib/sustain.js';
 import { checkMaskqPresent, checkRedis, startMaskq, type MaskqTarget } from './lib/targets.js';
 
 interface PipelineConfig {
@@ -73,20 +74,6 @@ interface Search {
   steps: Row[];
   /** the highest offered rate that was sustained */
   best: Row | undefined;
-}
-
-/** Jobs/s: for an open-loop row, the arrivals of the window when every one completed, else what completed inside it. */
-function completedRate(r: LoadResult): number {
-  if (r.mode === 'closed' || r.arrivalRate === undefined) return r.rps;
-  return r.errors === 0 ? Math.min(r.arrivalRate, r.requests / r.durationS) : r.rps;
-}
-
-/** undefined when the async run kept up with its arrivals; otherwise why not. */
-function sustained(r: LoadResult, maxP99Ms: number): string | undefined {
-  if (r.errors > 0) return `${r.errors} errors`;
-  if (r.latency.p99 > maxP99Ms) return `p99 ${r.latency.p99.toFixed(0)} ms > ${maxP99Ms} ms`;
-  if (r.arrivalRate !== undefined && r.rps < 0.95 * r.arrivalRate) return `completed ${r.rps.toFixed(1)}/s < 95 % of ${r.arrivalRate.toFixed(1)}/s arrivals`;
-  return undefined;
 }
 
 async function batchSnapshot(target: MaskqTarget): Promise<HistogramSnapshot> {

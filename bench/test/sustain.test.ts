@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadResult } from '../lib/load-result.js';
+import { completedRate, sustained } from '../lib/sustain.js';
+
+const run = (over: Partial<LoadResult>): LoadResult => ({
+  mode: 'async',
+  durationS: 10,
+  requests: 600,
+  errors: 0,
+  rps: 59,
+  latency: { count: 600, min: 20, mean: 90, p50: 80, p90: 150, p95: 200, p99: 300, max: 400 },
+  clientCpuMsPerRequest: 1,
+  errorKinds: {},
+  arrivalRate: 60,
+  ...over,
+});
+
+describe('sustained open-loop rate', () => {
+  it('counts a kept-up run at its arrivals, and a falling-behind one at what completed in the window', () => {
+    expect(completedRate(run({}))).toBe(60);
+    expect(completedRate(run({ errors: 3, rps: 40 }))).toBe(40);
+    expect(completedRate(run({ mode: 'closed', arrivalRate: undefined, rps: 71 }))).toBe(71);
+  });
+
+  it('says why a run was not sustained: errors, p99 over the bound, or a growing backlog', () => {
+    expect(sustained(run({}), 2000)).toBeUndefined();
+    expect(sustained(run({ errors: 2 }), 2000)).toBe('2 errors');
+    expect(sustained(run({ latency: { ...run({}).latency, p99: 2500 } }), 2000)).toMatch(/^p99 2500 ms > 2000 ms/);
+    expect(sustained(run({ rps: 50 }), 2000)).toMatch(/completed 50.0\/s < 95 % of 60.0\/s arrivals/);
+    expect(sustained(run({ rps: 57.1 }), 2000)).toBeUndefined();
+  });
+});

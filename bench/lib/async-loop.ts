@@ -4,7 +4,7 @@ import { HttpTarget } from './http-target.js';
 import { WindowRecorder, type LoadResult } from './load-result.js';
 import type { MultipartBody } from './multipart.js';
 import { driveSchedule } from './open-loop.js';
-import { SseParser } from './sse.js';
+import { SseParser } from '@maskq/client/core';
 
 export interface AsyncLoopOptions {
   /** the API's base URL, e.g. http://127.0.0.1:8000 */

@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { arrivalSchedule, seededRandom } from '../lib/open-loop.js';
 import { parseArgs, replaceSection } from '../lib/report.js';
-import { SseParser } from '../lib/sse.js';
-
-describe('SseParser', () => {
-  it('yields events split across chunks, skips heartbeats, joins data lines', () => {
-    const parser = new SseParser();
-    expect(parser.push(': heartbeat\n\nevent: queued\ndata: {"id":"1",')).toEqual([]);
-    expect(parser.push('"status":"queued"}\n\nevent: completed\r\ndata: a\r\ndata: b\r')).toEqual([{ event: 'queued', data: '{"id":"1","status":"queued"}' }]);
-    expect(parser.push('\n\r\n')).toEqual([{ event: 'completed', data: 'a\nb' }]);
-  });
-
-  it('names events without an event field "message"', () => {
-    expect(new SseParser().push('data:x\n\n')).toEqual([{ event: 'message', data: 'x' }]);
-  });
-});
 
 describe('replaceSection', () => {
   it('replaces only the marked section and keeps the rest', () => {

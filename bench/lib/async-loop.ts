@@ -1,10 +1,10 @@
 import { Agent, request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { SseParser } from '@maskq/client/core';
+import { driveClients } from './closed-loop.js';
 import { HttpTarget } from './http-target.js';
-import { WindowRecorder, type LoadResult } from './load-result.js';
+import type { LoadResult } from './load-result.js';
 import type { MultipartBody } from './multipart.js';
 import { driveSchedule } from './open-loop.js';
-import { SseParser } from '@maskq/client/core';
 
 export interface AsyncLoopOptions {
   /** the API's base URL, e.g. http://127.0.0.1:8000 */
@@ -71,41 +71,16 @@ export async function submitAndWait(submit: HttpTarget, eventsAgent: Agent, base
  * the job's SSE stream; latency is submit → final state seen, the number a queue user feels.
  */
 export async function runAsyncClosedLoop(options: AsyncLoopOptions): Promise<LoadResult> {
-  const { bodies, concurrency } = options;
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: concurrency, timeoutMs });
-  const eventsAgent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const start = performance.now();
-  const recorder = new WindowRecorder(start + options.warmupMs, start + options.warmupMs + options.durationMs);
-  let next = 0;
-  let cpuStarted = false;
-
-  const client = async (): Promise<void> => {
-    while (performance.now() < recorder.windowEnd) {
-      const body = bodies[next++ % bodies.length] as MultipartBody;
-      const sentAt = performance.now();
-      if (!cpuStarted && sentAt >= recorder.windowStart) {
-        cpuStarted = true;
-        recorder.startCpu();
-      }
-      if (recorder.inWindow(sentAt)) recorder.countSent();
-      const problem = await submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs);
-      const doneAt = performance.now();
-      if (recorder.inWindow(doneAt)) {
-        if (problem) recorder.error(problem);
-        else recorder.success(doneAt - sentAt, doneAt);
-      }
-      if (problem) await sleep(10);
-    }
-  };
-
+  const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: options.concurrency, timeoutMs });
+  const eventsAgent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   try {
-    await Promise.all(Array.from({ length: concurrency }, client));
+    const recorder = await driveClients(options, (body) => submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs));
+    return recorder.finish({ mode: 'async', concurrency: options.concurrency });
   } finally {
     submit.close();
     eventsAgent.destroy();
   }
-  return recorder.finish({ mode: 'async', concurrency });
 }
 
 export interface AsyncOpenLoopOptions extends Omit<AsyncLoopOptions, 'concurrency'> {

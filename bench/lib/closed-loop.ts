@@ -15,14 +15,21 @@ export interface ClosedLoopOptions {
   validate?: (res: HttpResponse) => string | undefined;
 }
 
+export interface ClientLoopOptions {
+  bodies: readonly MultipartBody[];
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+}
+
 /**
- * Closed loop (like wrk): C clients each send the next fixture (round-robin over all clients),
- * wait for the answer, send again. Counts answers that complete inside [warmup, warmup+duration].
+ * Runs C clients that each send the next body (round-robin over all clients) with `send`, wait for
+ * its outcome (a problem string, or undefined on success) and send again, until the window closes.
+ * Records the outcomes that complete inside [warmup, warmup + duration]; after a problem a client
+ * pauses 10 ms, so a failing server that answers fast is not spun on.
  */
-export async function runClosedLoop(options: ClosedLoopOptions): Promise<LoadResult> {
-  const { bodies, concurrency } = options;
-  const validate = options.validate ?? isSuccessfulDetect;
-  const target = new HttpTarget(options.url, { maxSockets: concurrency, timeoutMs: options.timeoutMs });
+export async function driveClients(options: ClientLoopOptions, send: (body: MultipartBody) => Promise<string | undefined>): Promise<WindowRecorder> {
+  const { bodies } = options;
   const start = performance.now();
   const recorder = new WindowRecorder(start + options.warmupMs, start + options.warmupMs + options.durationMs);
   let next = 0;
@@ -37,31 +44,33 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<LoadRes
         recorder.startCpu();
       }
       if (recorder.inWindow(sentAt)) recorder.countSent();
-      let problem: string | undefined;
-      try {
-        problem = validate(await target.post(body));
-      } catch (err) {
-        problem = err instanceof Error ? err.message : String(err);
-      }
+      const problem = await send(body);
       const doneAt = performance.now();
-      if (!recorder.inWindow(doneAt)) {
-        // A failing server answers fast; don't spin on it.
-        if (problem) await sleep(10);
-        continue;
+      if (recorder.inWindow(doneAt)) {
+        if (problem) recorder.error(problem);
+        else recorder.success(doneAt - sentAt, doneAt);
       }
-      if (problem) {
-        recorder.error(problem);
-        await sleep(10);
-      } else {
-        recorder.success(doneAt - sentAt, doneAt);
-      }
+      if (problem) await sleep(10);
     }
   };
 
+  await Promise.all(Array.from({ length: options.concurrency }, client));
+  return recorder;
+}
+
+/**
+ * Closed loop (like wrk) of multipart POSTs to one URL: each client waits for its answer before
+ * sending again (see driveClients).
+ */
+export async function runClosedLoop(options: ClosedLoopOptions): Promise<LoadResult> {
+  const validate = options.validate ?? isSuccessfulDetect;
+  const target = new HttpTarget(options.url, { maxSockets: options.concurrency, timeoutMs: options.timeoutMs });
   try {
-    await Promise.all(Array.from({ length: concurrency }, client));
+    const recorder = await driveClients(options, (body) =>
+      target.post(body).then(validate, (err: unknown) => (err instanceof Error ? err.message : String(err))),
+    );
+    return recorder.finish({ mode: 'closed', concurrency: options.concurrency });
   } finally {
     target.close();
   }
-  return recorder.finish({ mode: 'closed', concurrency });
 }

@@ -122,8 +122,6 @@ export interface MaskqOptions {
   apiEnv?: NodeJS.ProcessEnv;
   /** extra node flags for the API (e.g. --cpu-prof) */
   apiNodeArgs?: string[];
-  /** run the compiled packages (each package's dist/, from `pnpm build`), as the images do, instead of the sources under tsx */
-  built?: boolean;
 }
 
 /** A running maskq: also where its parts are, for benchmarks that look inside. */
@@ -149,8 +147,7 @@ export async function startMaskq(options: MaskqOptions = {}): Promise<MaskqTarge
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
   const env = { ...process.env, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
-  const nodeArgs = (entry: string): string[] =>
-    options.built ? [entry.replace(`${join('src', 'main.ts')}`, join('dist', 'main.js'))] : ['--conditions=source', '--import', 'tsx', entry];
+  const nodeArgs = (entry: string): string[] => ['--conditions=source', '--import', 'tsx', entry];
   const api = new ManagedProcess({ name: 'maskq api', command: process.execPath, args: [...(options.apiNodeArgs ?? []), ...nodeArgs(maskqApiEntry)], cwd: repoRoot, env: { ...env, ...options.apiEnv, PORT: String(port) } });
   const workerCount = options.workers ?? 1;
   // Ports picked here (not WORKER_METRICS_PORT=0) so the bench can scrape each worker's /metrics.

@@ -73,8 +73,9 @@ export function detectRouter(deps: RouteDeps): Router {
       });
       return;
     }
+    const answerCancelled = () => res.status(409).json({ success: false, id, error: { code: 'cancelled', message: 'the job was cancelled' }, links });
     if (outcome === 'removed') {
-      res.status(409).json({ success: false, id, error: { code: 'cancelled', message: 'the job was cancelled' }, links });
+      answerCancelled();
       return;
     }
     // The completed / failed event carries the result or the reason: no read of the job needed.
@@ -84,7 +85,7 @@ export function detectRouter(deps: RouteDeps): Router {
       // Settled by the early state read (no event in hand): read the job once.
       const job = await readJob();
       if (!job) {
-        res.status(409).json({ success: false, id, error: { code: 'cancelled', message: 'the job was cancelled' }, links });
+        answerCancelled();
         return;
       }
       if (job.returnvalue && (await job.isCompleted())) returned = job.returnvalue as DetectJobReturn;

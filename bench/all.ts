@@ -1,6 +1,6 @@
 /**
  * pnpm bench — every benchmark in turn, each rewriting its section of docs/benchmarks.md:
- * inference (the library), ceiling (the load generator), compare (seed vs maskq), pipeline
+ * inference (the library), decode (sharp against OpenCV per image), ceiling (the load generator), compare (seed vs maskq), pipeline
  * (queue vs library), cpu (CPU per job by process), ingest (API alone), efficiency (Redis per job). About 25 minutes on 2 cores;
  * run it on a quiet machine. `pnpm bench --only compare,pipeline` runs a subset.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from './lib/report.js';
 import { repoRoot } from './lib/paths.js';
 
-const suites = ['inference', 'ceiling', 'compare', 'pipeline', 'cpu', 'ingest', 'efficiency'] as const;
+const suites = ['inference', 'decode', 'ceiling', 'compare', 'pipeline', 'cpu', 'ingest', 'efficiency'] as const;
 
 const args = parseArgs(process.argv.slice(2));
 const only = args.get('only')?.split(',').map((s) => s.trim());

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { MaskqError, sniffImageFormat, sniffRefusedImageKind, type ImageFormat } from '@maskq/shared';
 import type { RawImage } from './resize.js';
 
@@ -44,52 +44,55 @@ export function checkImageBytes(bytes: Uint8Array): ImageFormat {
 }
 
 /**
- * Decodes an image to 8-bit sRGB pixels, EXIF orientation applied. The header
- * is read first and oversized images are refused before any pixel is decoded,
- * so a decompression bomb costs a header parse. Truncated or corrupt data fails
- * (`failOn: 'error'`) instead of yielding a half-grey picture; harmless
- * decoder warnings some cameras trigger are tolerated.
+ * Decodes an image to 8-bit sRGB pixels, EXIF orientation applied, in one
+ * sharp call: sharp compares the header's size with `maxPixels` when it opens
+ * the image, before any pixel is decoded, so a decompression bomb costs a
+ * header parse. Only a failed decode reads the header again (sharp.metadata)
+ * to say precisely what is wrong; a second call per image would cost every
+ * image another libvips pipeline and its thread hand-offs (~0.3 ms).
+ * Truncated or corrupt data fails (`failOn: 'error'`) instead of yielding a
+ * half-grey picture; harmless decoder warnings some cameras trigger are tolerated.
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Promise<DecodedImage> {
   const format = checkImageBytes(bytes);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // The header check does not rely on sharp's limit alone: it is our message and our code.
-  const sharpOptions = { failOn: 'error', limitInputPixels: false, animated: false } as const;
-
-  let width: number;
-  let height: number;
   try {
-    const meta = await sharp(input, sharpOptions).metadata();
-    if (!sameFamily(format, meta.format)) {
-      throw new MaskqError('invalid_image', `file signature says ${format} but the decoder read ${meta.format ?? 'nothing'}`);
-    }
-    width = meta.autoOrient?.width ?? meta.width;
-    height = meta.autoOrient?.height ?? meta.height;
-  } catch (err) {
-    if (err instanceof MaskqError) throw err;
-    throw new MaskqError('invalid_image', `cannot read image header: ${describe(err)}`, { cause: err });
-  }
-  if (!(width > 0 && height > 0)) throw new MaskqError('invalid_image', 'image has no pixels');
-  if (width * height > options.maxPixels) {
-    throw new MaskqError(
-      'image_too_large',
-      `image is ${width}×${height} (${width * height} pixels); the limit is ${options.maxPixels} pixels`,
-    );
-  }
-
-  try {
-    const { data, info } = await sharp(input, { ...sharpOptions, limitInputPixels: options.maxPixels })
+    const { data, info } = await sharp(input, { failOn: 'error', limitInputPixels: options.maxPixels, animated: false })
       .autoOrient()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels, format };
   } catch (err) {
-    const message = describe(err);
-    if (/pixel limit/i.test(message)) throw new MaskqError('image_too_large', `image exceeds ${options.maxPixels} pixels`, { cause: err });
-    if (/unsupported|no decoder|not in a known format/i.test(message)) {
-      throw new MaskqError('unsupported_format', `cannot decode this ${format} image: ${message}`, { cause: err });
-    }
-    throw new MaskqError('invalid_image', `cannot decode image: ${message}`, { cause: err });
+    throw await explainDecodeFailure(input, format, options, err);
   }
+}
+
+/** The image's header as sharp reads it (size, format, orientation), no pixels decoded. */
+export function readImageHeader(input: Buffer): Promise<Metadata> {
+  return sharp(input, { failOn: 'error', limitInputPixels: false, animated: false }).metadata();
+}
+
+/** The typed error for a failed decode, from a fresh look at the header (ours, not sharp's words, where we can). */
+async function explainDecodeFailure(input: Buffer, format: ImageFormat, options: DecodeOptions, err: unknown): Promise<MaskqError> {
+  const message = describe(err);
+  let header: Metadata;
+  try {
+    header = await readImageHeader(input);
+  } catch (headerErr) {
+    return new MaskqError('invalid_image', `cannot read image header: ${describe(headerErr)}`, { cause: headerErr });
+  }
+  if (!sameFamily(format, header.format)) {
+    return new MaskqError('invalid_image', `file signature says ${format} but the decoder read ${header.format ?? 'nothing'}`, { cause: err });
+  }
+  const width = header.autoOrient?.width ?? header.width;
+  const height = header.autoOrient?.height ?? header.height;
+  if (!(width > 0 && height > 0)) return new MaskqError('invalid_image', 'image has no pixels', { cause: err });
+  if (width * height > options.maxPixels || /pixel limit/i.test(message)) {
+    return new MaskqError('image_too_large', `image is ${width}×${height} (${width * height} pixels); the limit is ${options.maxPixels} pixels`, { cause: err });
+  }
+  if (/unsupported|no decoder|not in a known format/i.test(message)) {
+    return new MaskqError('unsupported_format', `cannot decode this ${format} image: ${message}`, { cause: err });
+  }
+  return new MaskqError('invalid_image', `cannot decode image: ${message}`, { cause: err });
 }

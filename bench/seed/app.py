@@ -42,6 +42,10 @@ def generate_anchors():
 
 
 ANCHORS = generate_anchors()
+# Unset (the default, as the article's design): OpenCV picks its own thread count. Set only to measure
+# how much its thread pool in each uvicorn worker costs on a small machine.
+if os.environ.get("SEED_CV_THREADS"):
+    cv2.setNumThreads(int(os.environ["SEED_CV_THREADS"]))
 net = cv2.dnn.readNetFromCaffe(
     os.path.join(MODEL_DIR, "face_mask_detection.prototxt"),
     os.path.join(MODEL_DIR, "face_mask_detection.caffemodel"),

@@ -186,6 +186,15 @@ describe('preprocessInto', () => {
     expect((await errorOf(Buffer.from('%PDF-1.7\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n'))).code).toBe('unsupported_format');
   });
 
+  it('refuses a raster signature followed by SVG: the loader is picked by the signature, never the SVG one', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect width="100" height="100"/></svg>');
+    for (const signature of [Buffer.from('GIF89a'), Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('II*\0')]) {
+      const err = await errorOf(Buffer.concat([signature, svg]));
+      expect(err.code).toBe('invalid_image');
+      expect(err.message).not.toMatch(/svg/i);
+    }
+  });
+
   it('refuses an image over the pixel limit from its header, before decoding', async () => {
     // A PNG whose IHDR claims 100000×100000 and whose pixel data is garbage: only the header is read.
     const png = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toBuffer());

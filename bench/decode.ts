@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeImage, readImageHeader } from '../packages/worker/src/detector/preprocess/decode.js';
 import { defaultMaxPixels } from '../packages/worker/src/detector/preprocess/index.js';
-import { fixtureImagesDir } from './lib/fixtures.js';
+import { fixtureImageNames, fixtureImagesDir } from './lib/fixtures.js';
 import { benchDir, benchmarksDoc, resultsDir } from './lib/paths.js';
 import { fmt, machineInfo, markdownTable, parseArgs, writeDocSection, writeJson } from './lib/report.js';
 import { median } from './lib/stats.js';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const rounds = Number(args.get('rounds') ?? 7);
   const machine = machineInfo();
-  const names = readdirSync(fixtureImagesDir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort();
+  const names = fixtureImageNames();
   const rows: Array<{ name: string; size: string; sharp: Cost; header: Cost; opencv?: number }> = [];
   for (const name of names) {
     const bytes = readFileSync(join(fixtureImagesDir, name));

@@ -23,13 +23,13 @@
  * functions go into the report.
  * Writes bench/results/pipeline.json and the `pipeline` section of docs/benchmarks.md.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { Detector } from '../packages/worker/src/detector/index.js';
 import { runAsyncOpenLoop } from './lib/async-loop.js';
 import { readProfiles, selfTimes, type SelfTime } from './lib/cpu-profile.js';
-import { fixtureImagesDir } from './lib/fixtures.js';
+import { fixtureImageNames, fixtureImagesDir } from './lib/fixtures.js';
 import type { LoadResult } from './lib/load-result.js';
 import { benchmarksDoc, resultsDir } from './lib/paths.js';
 import { histogramDelta, histogramDistribution, histogramSum, parseHistogram, scrape, type HistogramSnapshot } from './lib/prometheus.js';
@@ -83,10 +83,7 @@ async function batchSnapshot(target: MaskqTarget): Promise<HistogramSnapshot> {
 
 /** Images/s of Detector.detectBatch over all fixtures, repeated for at least `seconds`. */
 async function measureCeiling(maxBatchSize: number, seconds: number): Promise<{ maxBatchSize: number; imagesPerSecond: number; images: number }> {
-  const names = readdirSync(fixtureImagesDir)
-    .filter((n) => ['.jpg', '.jpeg', '.png', '.webp'].includes(extname(n).toLowerCase()))
-    .sort();
-  const images = names.map((n) => readFileSync(join(fixtureImagesDir, n)));
+  const images = fixtureImageNames().map((n) => readFileSync(join(fixtureImagesDir, n)));
   const detector = await Detector.create({ maxBatchSize, graphOptimizationLevel: 'all', intraOpSpinning: false });
   try {
     await detector.detectBatch(images); // warm-up

@@ -15,13 +15,18 @@ const imageTypes: Record<string, string> = {
   '.webp': 'image/webp',
 };
 
-/** The fixture images (sorted by name) as prebuilt multipart bodies with the given field name. */
-export function loadFixtureBodies(field: string, dir = fixtureImagesDir): MultipartBody[] {
+/** File names of the fixture images (JPEG, PNG, WebP), sorted; throws when there are none. */
+export function fixtureImageNames(dir = fixtureImagesDir): string[] {
   const names = readdirSync(dir)
     .filter((name) => extname(name).toLowerCase() in imageTypes)
     .sort();
   if (names.length === 0) throw new Error(`no fixture images in ${dir}`);
-  return names.map((name) =>
+  return names;
+}
+
+/** The fixture images (sorted by name) as prebuilt multipart bodies with the given field name. */
+export function loadFixtureBodies(field: string, dir = fixtureImagesDir): MultipartBody[] {
+  return fixtureImageNames(dir).map((name) =>
     buildMultipartBody({
       field,
       filename: name,

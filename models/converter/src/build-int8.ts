@@ -55,7 +55,7 @@ export async function buildFaceMaskInt8Model(options: Int8BuildOptions): Promise
     command: QUANTIZE_COMMAND,
     quantization: {
       format: 'QDQ',
-      weights: 'int8, per output channel (axis 0), symmetric [-127, 127]; bias int32 at input scale × weight scale',
+      weights: 'int8, per output channel (axis 0), symmetric [-63, 63] (7 bits: no int16 saturation on CPUs without VNNI); bias int32 at input scale × weight scale',
       activations: 'uint8, per tensor, asymmetric (zero point 0 after ReLU); input fixed at [0, 1] (scale 1/255)',
       floatNodes: floatConvs,
     },

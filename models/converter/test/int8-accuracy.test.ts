@@ -6,11 +6,11 @@ import { int8ModelDir, modelDir, validationDir, validationJson } from '../../../
 
 /**
  * What docs/benchmarks.md claims (measured 2026-11 with the real Detector, 300 photos):
- * float32 99.67% same detections / 100% same top label; int8 99.00% / 99.33%.
+ * float32 99.67% same detections / 100% same top label; int8 (7-bit weights) 98.33% / 99.00%.
  */
 const CLAIMS = {
   float32: { sameDetections: 0.995, sameTopLabel: 1 },
-  int8: { sameDetections: 0.985, sameTopLabel: 0.99 },
+  int8: { sameDetections: 0.98, sameTopLabel: 0.99 },
 };
 
 describe('accuracy on ../shared/fixtures/validation (300 photos, real Detector)', () => {

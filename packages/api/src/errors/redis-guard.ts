@@ -1,7 +1,24 @@
 import { unavailable } from './http-error.js';
 
-const connectionProblem =
-  /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE|max retries|MaxRetriesPerRequest|LOADING|CLUSTERDOWN|READONLY|MASTERDOWN/i;
+/**
+ * Connection loss, failovers and Cluster resharding (redirections ioredis could not follow inside
+ * a pipeline, a slot map being refreshed): all transient, all "retry later", never a 500.
+ */
+const connectionProblem = new RegExp(
+  [
+    "Stream isn't writeable",
+    'Connection is closed',
+    'ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE',
+    'max retries|MaxRetriesPerRequest',
+    'LOADING|CLUSTERDOWN|READONLY|MASTERDOWN',
+    // Redis reply codes that lead the message (a bare "ASK" elsewhere could be anything).
+    '^(TRYAGAIN|MOVED|ASK|NOREPLICAS) ',
+    "Cluster isn't ready|Cluster is disconnect|Node is disconnected|None of startup nodes is available",
+    'Failed to refresh slots cache|Too many Cluster redirections|should belong to the same slots allocation group',
+    'All sentinels are unreachable|Command timed out|Socket timeout',
+  ].join('|'),
+  'i',
+);
 
 /** Whether an error means "Redis cannot be reached" rather than "the command was wrong". */
 export function isRedisUnavailable(err: unknown): boolean {

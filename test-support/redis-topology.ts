@@ -23,6 +23,8 @@ export interface RedisProcess {
   /** Starts it again, same port and config (as a supervisor would after a crash); data is gone (no persistence). */
   restart(extraArgs?: string[]): Promise<void>;
   alive(): boolean;
+  /** The last lines it printed (sentinel events such as +sdown, +odown, +tilt, +switch-master): for failure messages. */
+  log(): string;
 }
 
 /** Whether `redis-server` exists; tests skip with a reason otherwise. */
@@ -108,6 +110,7 @@ class Topology {
         return child;
       },
       alive: () => alive,
+      log: () => log,
       async kill() {
         if (alive) child.kill('SIGKILL');
         await exited;

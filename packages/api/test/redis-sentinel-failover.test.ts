@@ -104,6 +104,7 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
             if (killedAt && sentAt > killedAt && !firstAcceptedAfterKill) firstAcceptedAfterKill = Date.now();
           } else if (res.status === 503) {
             expect(body.error?.code).toBe('unavailable');
+            status = `503 ${(body.error as { message?: string } | undefined)?.message?.replace(/\d+/g, 'N') ?? ''}`;
             await sleep(50);
           }
         } catch (err) {
@@ -132,18 +133,26 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
     // it (e.g. the Bitnami chart asks the sentinels for the master at start); WAIT 1 can succeed again.
     const [newHost, newPort] = (await topology.currentMaster()).split(':');
     await topology.master.restart(['--replicaof', newHost!, newPort!]);
-    while (!firstAcceptedAfterKill && Date.now() - killedAt < 20_000) await sleep(50);
+    // Usually ~3.5 s; a loaded CI machine can be much slower (sentinels, a full sync), so allow 40 s.
+    while (!firstAcceptedAfterKill && Date.now() - killedAt < 40_000) await sleep(50);
     await sleep(1500);
     stop = true;
     await Promise.all(submitters);
 
     if (!firstAcceptedAfterKill) {
-            for (const p of [topology.master, topology.replica]) console.log('ROLE', p.port, (await redisCli(p.port, 'ROLE').catch((e: unknown) => String(e))).replace(/\n/g, ' '), (await redisCli(p.port, 'CLIENT', 'LIST').catch(() => '')).split('\n').filter((l) => l.includes('maskq')).map((l) => /name=(\S+).*cmd=(\S+)/.exec(l)?.slice(1).join(':')).join(' '));
-      console.log('API', api.output().split('\n').filter((l) => !l.includes('"msg":"request')).slice(-15).join('\n'), 'sentinel says', await topology.currentMaster());
+      // CI shows only the end of the output: everything needed to tell why goes into the failure itself.
+      const lines = [`no 202 within 40 s of the kill; answers ${JSON.stringify(Object.fromEntries(statuses))}`];
+      lines.push(`sentinels say ${await topology.currentMaster().catch((e: unknown) => String(e))}; /ready ${await fetch(`${api.url}/ready`).then((r) => r.text()).catch((e: unknown) => String(e))}`);
+      for (const p of [topology.master, topology.replica]) {
+        lines.push(`node ${p.port}: ${(await redisCli(p.port, 'ROLE').catch((e: unknown) => String(e))).replace(/\n/g, ' ')}`);
+      }
+      for (const s of topology.sentinels) lines.push(`sentinel ${s.port}:\n${s.log().split('\n').slice(-12).join('\n')}`);
+      lines.push(`API:\n${api.output().split('\n').filter((l) => !l.includes('"msg":"request')).slice(-10).join('\n')}`);
+      throw new Error(lines.join('\n'));
     }
     expect(firstAcceptedAfterKill, 'submissions resumed after the failover').toBeGreaterThan(0);
     // Every answer was 202 or a clear 503: no 500, no hang, no dropped connection.
-    expect([...statuses.keys()].filter((s) => s !== 202 && s !== 503)).toEqual([]);
+    expect([...statuses.keys()].filter((s) => s !== 202 && !String(s).startsWith('503 '))).toEqual([]);
     expect(acceptedBeforeKill).toBeGreaterThan(0);
     expect(accepted.length).toBeGreaterThan(acceptedBeforeKill);
 
@@ -191,5 +200,5 @@ describe.skipIf(!version)(`Sentinel failover under load (redis-server ${version}
         `answers ${JSON.stringify(Object.fromEntries(statuses))}; new master after ${promotedAt - killedAt} ms; ` +
         `first 202 after the kill at ${firstAcceptedAfterKill - killedAt} ms`,
     );
-  });
+  }, 150_000);
 });

@@ -19,6 +19,7 @@ import { Detector, createBatchTensor, defaultMaxPixels, imageTensorSize, preproc
 import { evaluateAccuracy, readReferenceSet, type AccuracyReport } from '../models/converter/src/evaluate/accuracy.js';
 import { int8GateDecision, int8GateThresholds } from '../models/converter/src/evaluate/gate.js';
 import { fixturesDir, int8ModelDir, modelDir, repoRoot } from '../test-support/paths.js';
+import { machineInfo } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   const section = [
     '## INT8 vs FP32 (`pnpm bench:int8`)',
     '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} cores, ` +
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machineInfo().cpuModel} × ${cpus().length} cores, ` +
       `onnxruntime-node ${ort.env.versions.node ?? ''}, load average ${load} → ${loadAfter} (shared machine: absolute numbers are noisy, compare within a table).`,
     '',
     '### Accuracy vs `../shared/fixtures/validation.json` (300 photos, real `Detector`)',

@@ -47,7 +47,34 @@ export function writeJson(file: string, value: unknown): void {
 /** Where a number was measured: results are only comparable on the same machine and load. */
 export function machineInfo(): { cpus: number; cpuModel: string; node: string; loadavg1m: number; date: string } {
   const list = cpus();
-  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', node: process.version, loadavg1m: loadavg()[0] ?? 0, date: new Date().toISOString() };
+  const isa = vectorIsa();
+  return {
+    cpus: list.length,
+    cpuModel: `${list[0]?.model ?? 'unknown'}${isa ? ` (${isa})` : ''}`,
+    node: process.version,
+    loadavg1m: loadavg()[0] ?? 0,
+    date: new Date().toISOString(),
+  };
+}
+
+/**
+ * The widest vector extensions of this CPU, from /proc/cpuinfo: ONNX Runtime's kernels (and the
+ * int8 model's speed) differ a lot between AVX2 and AVX-512 VNNI hosts, and machines get swapped.
+ */
+export function vectorIsa(): string | undefined {
+  let flags: Set<string>;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    if (!line) return undefined;
+    flags = new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
+  } catch {
+    return undefined;
+  }
+  if (flags.has('avx512_vnni')) return 'AVX-512 VNNI';
+  if (flags.has('avx512f')) return 'AVX-512, no VNNI';
+  if (flags.has('avx_vnni')) return 'AVX2 + AVX-VNNI';
+  if (flags.has('avx2')) return 'AVX2, no AVX-512';
+  return undefined;
 }
 
 /** `--name value` and `--flag` arguments. */

@@ -1,7 +1,7 @@
 import { errorFromResponse, MaskqApiError, MaskqTimeoutError } from './errors.js';
 import type * as NodeFs from 'node:fs/promises';
 import { readServerSentEvents } from './sse.js';
-import { terminalStatuses, type AcceptedJob, type BatchEntry, type DetectResponse, type FinishedJob, type JobResource } from './types.js';
+import { terminalStatuses, type AcceptedJob, type BatchEntry, type DetectResponse, type FinishedJob, type FinishedJobStream, type JobResource } from './types.js';
 
 export interface MaskqClientOptions {
   /** e.g. `http://127.0.0.1:8000` */
@@ -161,6 +161,47 @@ export class MaskqClient {
     const query = options.timeoutMs === undefined ? '' : `?timeout_ms=${Math.max(1, Math.round(options.timeoutMs))}`;
     const res = await this.#request(`/v1/detect${query}`, { method: 'POST', body, headers: this.#submitHeaders(options), ...(options.signal ? { signal: options.signal } : {}) });
     return (await res.json()) as DetectResponse;
+  }
+
+  /**
+   * Opens `GET /v1/events`: one stream for all of this caller's jobs. Resolves once the server
+   * listens, so every job submitted after that and finishing while the stream is open arrives.
+   * Iterate it for each finished job (any final status); `close()` ends it. The iteration also
+   * ends when the server ends the stream (restart): reopen it, and `get()` the jobs still awaited.
+   */
+  async finishedJobs(options: { signal?: AbortSignal } = {}): Promise<FinishedJobStream> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal!.reason);
+    if (options.signal?.aborted) throw options.signal.reason;
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const res = await this.#request('/v1/events', { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    if (!res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new MaskqApiError({ status: res.status, code: 'unavailable', message: 'GET /v1/events did not answer an event stream' });
+    }
+    const body = res.body;
+    async function* jobs(): AsyncGenerator<FinishedJob> {
+      try {
+        for await (const event of readServerSentEvents(body)) {
+          let job: JobResource;
+          try {
+            job = JSON.parse(event.data) as JobResource;
+          } catch {
+            continue;
+          }
+          if (isTerminal(job)) yield job;
+        }
+      } catch (err) {
+        if (!controller.signal.aborted) throw err;
+      } finally {
+        options.signal?.removeEventListener('abort', onAbort);
+      }
+    }
+    const iterator = jobs();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      close: () => controller.abort(),
+    };
   }
 
   /**

@@ -25,3 +25,8 @@ export interface DetectResponse {
 
 /** A finished job (any final status). */
 export type FinishedJob = JobResource & { status: 'completed' | 'failed' | 'expired' | 'cancelled' };
+
+/** `MaskqClient.finishedJobs()`: every finished job of the caller, while open. */
+export interface FinishedJobStream extends AsyncIterable<FinishedJob> {
+  close(): void;
+}

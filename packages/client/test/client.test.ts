@@ -36,6 +36,22 @@ describe('MaskqClient against a real API and BullMQ worker', () => {
     expect(await client.get(accepted.id)).toMatchObject({ id: accepted.id, status: 'completed', result: job.result });
   });
 
+  it('finishedJobs() streams every finished job of the caller over one connection', async () => {
+    const stream = await client.finishedJobs();
+    const images = [fixture('mask_01.jpg'), fixture('nomask_01.jpg'), fixture('mask_02.jpg')];
+    const accepted = await Promise.all(images.map((image, i) => client.submit(image, { metadata: i === 1 ? { fail: true } : { n: i } })));
+    const finished = new Map<string, JobResource>();
+    for await (const job of stream) {
+      if (accepted.some((a) => a.id === job.id)) finished.set(job.id, job);
+      if (finished.size === accepted.length) break;
+    }
+    stream.close();
+    expect(finished.get(accepted[0]!.id)).toMatchObject({ status: 'completed', result: resultForBytes(images[0]!.length), metadata: { n: 0 } });
+    expect(finished.get(accepted[1]!.id)).toMatchObject({ status: 'failed', error: { code: 'invalid_image' } });
+    expect(finished.get(accepted[2]!.id)!.status).toBe('completed');
+    await expect(new MaskqClient({ baseUrl: 'http://127.0.0.1:1' }).finishedJobs()).rejects.toBeInstanceOf(MaskqApiError);
+  });
+
   it('accepts a file path, a Blob and an ArrayBuffer', async () => {
     const { fixtureImagesDir } = await import('../../../test-support/paths.js');
     const bytes = fixture('mask_02.jpg');

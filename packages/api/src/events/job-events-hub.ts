@@ -34,6 +34,8 @@ export interface Finish {
  */
 export class JobEventsHub {
   private readonly listeners = new Map<string, Set<JobEventListener>>();
+  /** Listeners of every job's events (the finished-jobs feed behind `GET /v1/events`). */
+  private readonly everyJob = new Set<JobEventListener>();
   private closed = false;
   private delivered = false;
 
@@ -66,6 +68,11 @@ export class JobEventsHub {
     return this.delivered;
   }
 
+  /** Number of listeners to every job's events (for tests). */
+  get subscribedToAll(): number {
+    return this.everyJob.size;
+  }
+
   /** Number of job ids with listeners (for tests and metrics). */
   get subscribedJobs(): number {
     return this.listeners.size;
@@ -87,6 +94,18 @@ export class JobEventsHub {
       if (!current) return;
       current.delete(listener);
       if (current.size === 0) this.listeners.delete(jobId);
+    };
+  }
+
+  /** Every event of every job, from now on; `closed` (job id '') when the hub goes away. */
+  subscribeAll(listener: JobEventListener): () => void {
+    if (this.closed) {
+      queueMicrotask(() => listener({ type: 'closed', jobId: '' }));
+      return () => undefined;
+    }
+    this.everyJob.add(listener);
+    return () => {
+      this.everyJob.delete(listener);
     };
   }
 
@@ -132,6 +151,8 @@ export class JobEventsHub {
       for (const listener of [...set]) listener({ type: 'closed', jobId });
     }
     this.listeners.clear();
+    for (const listener of [...this.everyJob]) listener({ type: 'closed', jobId: '' });
+    this.everyJob.clear();
     // QueueEvents.close() waits for its connection; on a dead Redis that is forever.
     const closing = this.queueEvents.close();
     await this.onClose();
@@ -140,6 +161,7 @@ export class JobEventsHub {
 
   private dispatch(event: JobEvent): void {
     this.delivered = true;
+    for (const listener of this.everyJob) listener(event);
     const set = this.listeners.get(event.jobId);
     if (!set) return;
     for (const listener of [...set]) listener(event);

@@ -265,6 +265,28 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}) {
         },
       },
     },
+    '/v1/events': {
+      get: {
+        tags: ['jobs'],
+        operationId: 'finishedJobEvents',
+        summary: 'Stream every finished job of the caller (server-sent events)',
+        description:
+          'One stream for all of the caller\'s jobs, instead of one per job: each job that finishes from now on, as its final job resource (event named after the status: `completed`, `failed`, `expired`; `cancelled` with `{ id, status }` only, and only on streams without an API key, since a removed job\'s owner is gone). Open it before submitting; a job that finished while no stream was open is read with `GET /v1/jobs/{id}`. With API keys, a caller sees only its own jobs. A `: heartbeat` comment every SSE_HEARTBEAT_MS; a reader more than 4 MiB behind is disconnected.',
+        responses: {
+          '200': {
+            description: 'An event stream that stays open.',
+            headers: requestIdHeader,
+            content: {
+              'text/event-stream': {
+                schema: { type: 'string', description: 'Events `event: <status>` / `data: <JobResource JSON>`.' },
+                example: `event: completed\ndata: ${JSON.stringify(completedJobExample)}\n\n`,
+              },
+            },
+          },
+          ...errors(401),
+        },
+      },
+    },
     '/v1/jobs/{id}/annotated.jpg': {
       get: {
         tags: ['jobs'],

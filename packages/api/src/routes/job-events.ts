@@ -5,6 +5,7 @@ import { canSee } from '../auth/authenticate.js';
 import type { AppDeps } from '../deps.js';
 import { notFound } from '../errors/http-error.js';
 import { withRedis } from '../errors/redis-guard.js';
+import { FinishedJobsFeed } from '../events/finished-jobs-feed.js';
 import type { JobEvent, JobEventType } from '../events/job-events-hub.js';
 import { findJob, jobResourceFor } from '../jobs/lookup.js';
 
@@ -24,6 +25,19 @@ function writeEvent(res: Response, resource: JobResource | { id: string; status:
   res.write(`event: ${resource.status}\ndata: ${JSON.stringify(resource)}\n\n`);
 }
 
+function startEventStream(res: Response): void {
+  res.status(200).set({
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  res.flushHeaders();
+}
+
+/** A reader this far behind is not reading: its stream ends (it reconnects and polls what it missed). */
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+
 /**
  * `GET /v1/jobs/:id/events`: server-sent events. The current state at once,
  * then every change, then the stream ends on a final state. Changes come from
@@ -31,6 +45,39 @@ function writeEvent(res: Response, resource: JobResource | { id: string; status:
  */
 export function jobEventsRouter(deps: AppDeps): Router {
   const router = Router();
+  const finishedJobs = new FinishedJobsFeed(deps);
+
+  /**
+   * `GET /v1/events`: one stream for all of the caller's jobs. Each job that finishes from now
+   * on, as its final job resource (event name = status: completed, failed, expired, cancelled).
+   * Open it before submitting; jobs that finished while it was closed are read with
+   * `GET /v1/jobs/:id`. With API keys, a caller sees only its own jobs.
+   */
+  router.get('/v1/events', (req, res) => {
+    // Subscribed before the headers go out: whoever has seen them cannot miss a later finish.
+    let ended = false;
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.config.SSE_HEARTBEAT_MS);
+    const unsubscribe = finishedJobs.subscribe((finished) => {
+      if (ended) return;
+      if (finished === 'closed') return end();
+      const visible = finished.removed ? req.principal === undefined : canSee(req, finished.owner);
+      if (!visible) return;
+      writeEvent(res, finished.resource);
+      if (res.writableLength > MAX_UNREAD_BYTES) {
+        req.log?.warn({ unreadBytes: res.writableLength }, 'event stream: the reader is not reading; ending it');
+        end();
+      }
+    });
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      res.end();
+    };
+    res.on('close', end);
+    startEventStream(res);
+  });
 
   router.get('/v1/jobs/:id/events', async (req, res) => {
     const id = req.params.id;
@@ -50,13 +97,7 @@ export function jobEventsRouter(deps: AppDeps): Router {
       throw notFound(`no job ${id}`);
     }
 
-    res.status(200).set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    res.flushHeaders();
+    startEventStream(res);
 
     let lastStatus: JobStatus | undefined;
     let ended = false;

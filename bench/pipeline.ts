@@ -2,12 +2,13 @@
  * pnpm bench:pipeline — the whole queue pipeline (API + Redis + worker processes) against the
  * detector library alone in one process (the ceiling), measured in the same run.
  *
- *   pnpm bench:pipeline [--configs off-1,on-1,on-2] [--batch 16] [--clients 4,16] [--duration 8]
+ *   pnpm bench:pipeline [--configs off-1,on-1,on-2,on-2-stream] [--batch 16] [--clients 4,16] [--duration 8]
  *                       [--warmup 2] [--open-duration 8] [--ceiling-seconds 8]
  *                       [--sustain-from 0.7] [--sustain-step 0.05] [--sustain-p99 2000] [--profile]
  *
- * Configurations `off|on-<workers>`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
- * 1 or more worker processes (INTRA_OP_THREADS=1 each when more than one). For each:
+ * Configurations `off|on-<workers>[-stream]`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
+ * 1 or more worker processes (INTRA_OP_THREADS=1 each when more than one); async results followed on
+ * each job's own SSE stream, or with `-stream` on one `GET /v1/events` stream for all jobs. For each:
  *   - closed loop on POST /v1/detect at each client count;
  *   - the highest sustainable async rate: open loop (Poisson) on POST /v1/jobs, each job followed on
  *     SSE to its result (latency from the scheduled submit to the result seen), at rising fractions
@@ -44,11 +45,14 @@ interface PipelineConfig {
   workers: number;
   batchMaxSize: number;
   workerEnv: NodeJS.ProcessEnv;
+  /** async results: each job's SSE stream, or one GET /v1/events stream */
+  events: 'per-job' | 'stream';
 }
 
 function parseConfig(key: string, batch: number): PipelineConfig {
-  const match = /^(off|on)-(\d+)$/.exec(key);
-  if (!match) throw new Error(`--configs takes off-<workers> or on-<workers>, not ${key}`);
+  const match = /^(off|on)-(\d+)(-stream)?$/.exec(key);
+  if (!match) throw new Error(`--configs takes off-<workers> or on-<workers>, optionally with -stream, not ${key}`);
+  const events = match[3] ? 'stream' : 'per-job';
   const batching = match[1] === 'on';
   const workers = Number(match[2]);
   if (!(workers >= 1)) throw new Error(`at least one worker: ${key}`);
@@ -56,8 +60,10 @@ function parseConfig(key: string, batch: number): PipelineConfig {
   const workerEnv: NodeJS.ProcessEnv = { BATCH_MAX_SIZE: String(batchMaxSize) };
   // Two processes on 2 cores: one ONNX Runtime thread each, or they fight over the cores.
   if (workers > 1) workerEnv.INTRA_OP_THREADS = '1';
-  const label = `batch ${batching ? `≤${batch}` : 'off (1)'}, ${workers} worker${workers > 1 ? 's' : ''}${workers > 1 ? ' × 1 thread' : ''}`;
-  return { key, label, workers, batchMaxSize, workerEnv };
+  const label =
+    `batch ${batching ? `≤${batch}` : 'off (1)'}, ${workers} worker${workers > 1 ? 's' : ''}${workers > 1 ? ' × 1 thread' : ''}` +
+    (events === 'stream' ? ', one event stream' : '');
+  return { key, label, workers, batchMaxSize, workerEnv, events };
 }
 
 interface Row {
@@ -114,7 +120,7 @@ function distribution(h: HistogramSnapshot): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const batch = Number(args.get('batch') ?? 16);
-  const configs = (args.get('configs') ?? 'off-1,on-1,on-2').split(',').map((k) => parseConfig(k.trim(), batch));
+  const configs = (args.get('configs') ?? 'off-1,on-1,on-2,on-2-stream').split(',').map((k) => parseConfig(k.trim(), batch));
   const clients = numberList(args.get('clients'), [4, 16]);
   const sustain = {
     from: Number(args.get('sustain-from') ?? 0.7),
@@ -161,7 +167,7 @@ async function main(): Promise<void> {
       }
       const asyncRun = async (rate: number, load: string): Promise<Row> => {
         const before = await batchSnapshot(target);
-        const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000 });
+        const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000, events: config.events });
         const row: Row = { config: config.label, load, result, batch: histogramDelta(await batchSnapshot(target), before) };
         const verdict = sustained(result, sustain.maxP99Ms);
         console.log(
@@ -206,7 +212,7 @@ async function main(): Promise<void> {
     const profArgs = (who: string) => ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, who)}`];
     const target = await startMaskq({ workers: bestConfig.workers, workerEnv: bestConfig.workerEnv, field: 'image', workerNodeArgs: profArgs('worker'), apiNodeArgs: profArgs('api') });
     try {
-      await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000 });
+      await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000, events: bestConfig.events });
     } finally {
       await target.stop();
     }
@@ -296,7 +302,8 @@ async function main(): Promise<void> {
       `load average ${machine.loadavg1m.toFixed(2)} at the start (a shared machine: compare rows of this run only).`,
       'API and workers are separate processes on one Redis, under a fresh queue prefix; the same 19 fixture images.',
       `Closed loop: POST /v1/detect, ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup. Async: Poisson arrivals on`,
-      `POST /v1/jobs, ${open.durationMs / 1000} s after ${open.warmupMs / 1000} s warmup, each job followed on its SSE stream (keep-alive); latency from`,
+      `POST /v1/jobs, ${open.durationMs / 1000} s after ${open.warmupMs / 1000} s warmup, each job followed on its own SSE stream (keep-alive), or, in`,
+      "the configurations marked \"one event stream\", on one `GET /v1/events` stream opened before the run for all jobs; latency from",
       'the scheduled submit to the final state seen by the client. The highest sustained rate is found by raising the offered',
       `rate from ${fmt(100 * sustain.from, 0)} % of the library ceiling in steps of ${fmt(100 * sustain.step, 0)} % until a step is not sustained (an error, p99 over`,
       `${sustain.maxP99Ms} ms, or fewer than 95 % of the window's arrivals completed inside the window). At a sustained rate every arrival`,

@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http';
+import { Agent, request, type ClientRequest } from 'node:http';
 import { SseParser } from '@maskq/client/core';
 import { driveClients } from './closed-loop.js';
 import { HttpTarget } from './http-target.js';
@@ -67,6 +67,105 @@ export async function submitAndWait(submit: HttpTarget, eventsAgent: Agent, base
 }
 
 /**
+ * One `GET /v1/events` stream for every job (what a client with a steady flow of jobs opens once):
+ * each job's waiter is resolved by its final event. A final event that arrives before its waiter
+ * (the job finished before the 202 was read) is kept until claimed.
+ */
+export class FinishedJobsStream {
+  private readonly waiters = new Map<string, { resolve: (status: string) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly early = new Map<string, string>();
+  private ended: Error | undefined;
+
+  private constructor(private readonly req: ClientRequest) {}
+
+  /** Resolves once the API answered 200: from then on no finish is missed. */
+  static open(baseUrl: string): Promise<FinishedJobsStream> {
+    const url = new URL('/v1/events', baseUrl);
+    return new Promise((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers: { accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`events: HTTP ${res.statusCode}`));
+          return;
+        }
+        const stream = new FinishedJobsStream(req);
+        const parser = new SseParser();
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          for (const event of parser.push(chunk)) {
+            if (!finalStatuses.has(event.event)) continue;
+            const { id } = JSON.parse(event.data) as { id: string };
+            stream.settle(id, event.event);
+          }
+        });
+        const end = (err?: Error) => stream.fail(err ?? new Error('events: the stream ended'));
+        res.on('end', () => end());
+        res.on('error', end);
+        resolve(stream);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private settle(id: string, status: string): void {
+    const waiter = this.waiters.get(id);
+    if (!waiter) {
+      this.early.set(id, status);
+      return;
+    }
+    this.waiters.delete(id);
+    clearTimeout(waiter.timer);
+    waiter.resolve(status);
+  }
+
+  private fail(err: Error): void {
+    this.ended ??= err;
+    for (const [id, waiter] of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(err);
+      this.waiters.delete(id);
+    }
+  }
+
+  /** The job's final status, as the stream tells it. */
+  wait(id: string, timeoutMs: number): Promise<string> {
+    const early = this.early.get(id);
+    if (early) {
+      this.early.delete(id);
+      return Promise.resolve(early);
+    }
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        reject(new Error(`events: no final state after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(id, { resolve, reject, timer });
+    });
+  }
+
+  close(): void {
+    this.req.destroy();
+    this.fail(new Error('events: closed'));
+  }
+}
+
+/** POST /v1/jobs, then its final event on the shared stream: undefined when completed, else why not. */
+export async function submitAndWaitOnStream(submit: HttpTarget, stream: FinishedJobsStream, body: MultipartBody, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const accepted = await submit.post(body);
+    if (accepted.status !== 202) throw new Error(`submit: HTTP ${accepted.status}`);
+    const { id } = JSON.parse(accepted.body.toString('utf8')) as { id?: string };
+    if (!id) throw new Error('submit: no job id');
+    const status = await stream.wait(id, timeoutMs);
+    return status === 'completed' ? undefined : `job ${status}`;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
  * Closed loop over the async API: each client submits POST /v1/jobs (202 + id), then waits on
  * the job's SSE stream; latency is submit → final state seen, the number a queue user feels.
  */
@@ -90,21 +189,27 @@ export interface AsyncOpenLoopOptions extends Omit<AsyncLoopOptions, 'concurrenc
   seed?: number;
   /** most submit connections (each job's SSE stream has its own) */
   maxConnections?: number;
+  /** how results are seen: each job's own SSE stream (default), or one GET /v1/events stream for all */
+  events?: 'per-job' | 'stream';
 }
 
 /**
  * Open loop over the async API: jobs are submitted at scheduled times (Poisson by default) and
- * each is followed on SSE until its final state. Latency runs from the scheduled submit time to
+ * each is followed on SSE until its final state (its own stream, or the one shared stream). Latency runs from the scheduled submit time to
  * the result seen, so a backlog shows up in the numbers (no coordinated omission).
  */
 export async function runAsyncOpenLoop(options: AsyncOpenLoopOptions): Promise<LoadResult> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: options.maxConnections ?? 256, timeoutMs });
   const eventsAgent = new Agent({ keepAlive: true });
+  const stream = options.events === 'stream' ? await FinishedJobsStream.open(options.baseUrl) : undefined;
   try {
-    const recorder = await driveSchedule(options, (body) => submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs));
+    const recorder = await driveSchedule(options, (body) =>
+      stream ? submitAndWaitOnStream(submit, stream, body, timeoutMs) : submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs),
+    );
     return recorder.finish({ mode: 'async', offeredRate: options.rate });
   } finally {
+    stream?.close();
     submit.close();
     eventsAgent.destroy();
   }

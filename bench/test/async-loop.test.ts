@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAsyncClosedLoop } from '../lib/async-loop.js';
+import { runAsyncClosedLoop, runAsyncOpenLoop } from '../lib/async-loop.js';
 import { buildMultipartBody } from '../lib/multipart.js';
 
 // A real HTTP server speaking the job API's wire protocol: 202 + id, then SSE with the current
@@ -9,6 +9,8 @@ import { buildMultipartBody } from '../lib/multipart.js';
 let server: Server;
 let baseUrl: string;
 let submitted = 0;
+/** Open GET /v1/events streams: every job's final state goes to each, 30 ms after its submission. */
+const streams = new Set<ServerResponse>();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -18,9 +20,30 @@ beforeAll(async () => {
       req.on('end', () => {
         const bad = Buffer.concat(chunks).includes('bad.jpg');
         const id = `${bad ? 'bad' : 'ok'}-${++submitted}`;
-        res.writeHead(202, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id, status: 'queued' }));
+        const finish = () => {
+          const status = bad ? 'failed' : 'completed';
+          for (const stream of streams) stream.write(`event: ${status}\ndata: ${JSON.stringify({ id, status })}\n\n`);
+        };
+        const accept = () => {
+          res.writeHead(202, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id, status: 'queued' }));
+        };
+        // Every third job finishes before its 202 is sent: the client must not miss those.
+        if (streams.size > 0 && submitted % 3 === 0) {
+          finish();
+          setTimeout(accept, 20);
+        } else {
+          accept();
+          setTimeout(finish, 30);
+        }
       });
+      return;
+    }
+    if (req.url === '/v1/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': heartbeat\n\n');
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
       return;
     }
     const match = /^\/v1\/jobs\/([^/]+)\/events$/.exec(req.url ?? '');
@@ -51,5 +74,20 @@ describe('async closed loop (POST /v1/jobs + SSE)', () => {
     expect(r.errors).toBeGreaterThan(0);
     expect(r.errorKinds['job failed']).toBe(r.errors);
     expect(r.latency.min).toBeGreaterThanOrEqual(29);
+  });
+});
+
+describe('async open loop with one event stream (GET /v1/events)', () => {
+  it('resolves each job from the shared stream, early finishes included, and counts failed jobs as errors', async () => {
+    const before = submitted;
+    const r = await runAsyncOpenLoop({ baseUrl, bodies: [body('a.jpg'), body('bad.jpg')], rate: 60, durationMs: 800, warmupMs: 100, events: 'stream', timeoutMs: 2000 });
+    expect(submitted - before).toBeGreaterThan(20);
+    expect(r.requests).toBeGreaterThan(20);
+    expect(r.errors).toBeGreaterThan(0);
+    // Every error is a failed job: none timed out waiting for an event the stream had already sent.
+    expect(r.errorKinds['job failed']).toBe(r.errors);
+    // The stream is closed once the run is over.
+    for (let i = 0; i < 50 && streams.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(streams.size).toBe(0);
   });
 });

@@ -5,7 +5,11 @@
  * (2,000 ms of CPU per second ÷ ms per job).
  *
  *   pnpm bench:cpu [--workers 2] [--clients 4,16] [--rates 60] [--duration 10] [--batch 2] [--async-batch 16]
+ *                  [--events per-job,stream] [--repeat 1]
  *
+ * Async results are followed on each job's own SSE stream (`per-job`) and/or on one `GET /v1/events`
+ * stream for all jobs (`stream`); with --repeat N the two alternate N times and each row is the
+ * median of its N runs (the per-part CPU medians taken separately).
  * Workers run with INTRA_OP_THREADS=1 when there are several. API and workers: /proc CPU of their
  * process groups; Redis: `INFO cpu` (used_cpu_user + used_cpu_sys, the whole server: run it on a
  * Redis nothing else uses); the load generator: its own process.cpuUsage().
@@ -60,6 +64,26 @@ async function measure(target: MaskqTarget, redis: Redis, load: string, batch: n
   return row;
 }
 
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** Several runs of one load: each part's median CPU per job; the run with the median jobs/s for the rest. */
+function medianBreakdown(runs: Breakdown[]): Breakdown {
+  const byRate = [...runs].sort((a, b) => a.result.rps - b.result.rps);
+  const middle = byRate[(byRate.length - 1) >> 1]!;
+  return {
+    ...middle,
+    load: runs.length > 1 ? `${middle.load}, median of ${runs.length}` : middle.load,
+    apiMs: median(runs.map((r) => r.apiMs)),
+    workersMs: median(runs.map((r) => r.workersMs)),
+    redisMs: median(runs.map((r) => r.redisMs)),
+    clientMs: median(runs.map((r) => r.clientMs)),
+  };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const workers = Number(args.get('workers') ?? 2);
@@ -68,6 +92,9 @@ async function main(): Promise<void> {
   const durationMs = Number(args.get('duration') ?? 10) * 1000;
   const syncBatch = Number(args.get('batch') ?? 2);
   const asyncBatch = Number(args.get('async-batch') ?? 16);
+  const eventModes = (args.get('events') ?? 'per-job,stream').split(',').map((m) => m.trim());
+  if (eventModes.some((m) => m !== 'per-job' && m !== 'stream')) throw new Error(`--events takes per-job and/or stream, not ${eventModes.join(',')}`);
+  const repeat = Number(args.get('repeat') ?? 1);
   checkMaskqPresent();
   await checkRedis();
   const machine = machineInfo();
@@ -87,7 +114,15 @@ async function main(): Promise<void> {
       } else {
         for (const rate of rates) {
           await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, durationMs: 3000, warmupMs: 0 }); // warm
-          rows.push(await measure(target, redis, `async, ${rate}/s (open loop + SSE)`, batch, () => runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, durationMs, warmupMs: 0 })));
+          const runs = new Map<string, Breakdown[]>();
+          for (let i = 0; i < repeat; i++) {
+            for (const events of eventModes as Array<'per-job' | 'stream'>) {
+              const load = `async, ${rate}/s (open loop + ${events === 'stream' ? 'one /v1/events stream' : 'SSE per job'})`;
+              const row = await measure(target, redis, load, batch, () => runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, durationMs, warmupMs: 0, events }));
+              runs.set(load, [...(runs.get(load) ?? []), row]);
+            }
+          }
+          for (const same of runs.values()) rows.push(medianBreakdown(same));
         }
       }
     } finally {
@@ -104,7 +139,7 @@ async function main(): Promise<void> {
     }),
   );
   console.log(`\n${table}\n`);
-  writeJson(join(resultsDir, 'cpu.json'), { machine, settings: { workers, clients, rates, durationMs, syncBatch, asyncBatch }, rows });
+  writeJson(join(resultsDir, 'cpu.json'), { machine, settings: { workers, clients, rates, durationMs, syncBatch, asyncBatch, eventModes, repeat }, rows });
   writeDocSection(
     benchmarksDoc,
     'cpu',

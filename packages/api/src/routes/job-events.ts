@@ -64,18 +64,20 @@ export function jobEventsRouter(deps: AppDeps): Router {
       if (!visible) return;
       writeEvent(res, finished.resource);
       if (res.writableLength > MAX_UNREAD_BYTES) {
-        req.log?.warn({ unreadBytes: res.writableLength }, 'event stream: the reader is not reading; ending it');
-        end();
+        req.log?.warn({ unreadBytes: res.writableLength }, 'event stream: the reader is not reading; dropping it');
+        end(true);
       }
     });
-    const end = () => {
+    // A reader that stopped reading is cut off (destroy frees what is buffered for it); others get a clean end.
+    const end = (drop = false) => {
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
       unsubscribe();
-      res.end();
+      if (drop) res.destroy();
+      else res.end();
     };
-    res.on('close', end);
+    res.on('close', () => end());
     startEventStream(res);
   });
 

@@ -4,7 +4,7 @@
  *
  *   pnpm bench:pipeline [--configs off-1,on-1,on-2,on-2-stream] [--batch 16] [--clients 4,16] [--duration 8]
  *                       [--warmup 2] [--open-duration 8] [--ceiling-seconds 8]
- *                       [--sustain-from 0.7] [--sustain-step 0.05] [--sustain-p99 2000] [--profile]
+ *                       [--sustain-from 0.7] [--sustain-step 0.05] [--sustain-p99 2000] [--passes 1] [--profile]
  *
  * Configurations `off|on-<workers>[-stream]`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
  * 1 or more worker processes (INTRA_OP_THREADS=1 each when more than one); async results followed on
@@ -17,6 +17,8 @@
  *   - end-to-end latency at 50 %, 80 % and 100 % of that rate;
  *   - the batches the workers formed: `maskq_batch_size` scraped from every worker's /metrics
  *     before and after each load run.
+ * --passes N runs the configurations N times, every other pass in reverse order: on a shared machine
+ * whichever runs first tends to do better, and alternating the order shows how much.
  * The ceiling: Detector.detectBatch over the 19 fixtures in this process (no API, no Redis).
  * --profile: after the measured runs, the configuration with the highest sustained rate runs once more at that
  * rate with API and workers under `node --cpu-prof` (a node flag: NODE_OPTIONS refuses it), so profiling never
@@ -77,6 +79,8 @@ interface Row {
 
 interface Search {
   config: string;
+  /** the configuration's key (off-1, on-2-stream, ...) */
+  key: string;
   steps: Row[];
   /** the highest offered rate that was sustained */
   best: Row | undefined;
@@ -131,6 +135,12 @@ async function main(): Promise<void> {
   const open = { durationMs: Number(args.get('open-duration') ?? 8) * 1000, warmupMs: 2000 };
   const ceilingSeconds = Number(args.get('ceiling-seconds') ?? 8);
   const profile = args.get('profile') === 'true';
+  const passes = Number(args.get('passes') ?? 1);
+  if (!(passes >= 1)) throw new Error(`--passes must be >= 1, not ${args.get('passes')}`);
+  // Every other pass in reverse order, each labelled with its pass when there are several.
+  const runs = Array.from({ length: passes }, (_, pass) =>
+    (pass % 2 === 0 ? configs : [...configs].reverse()).map((config) => ({ ...config, label: passes > 1 ? `${config.label} (pass ${pass + 1})` : config.label })),
+  ).flat();
 
   checkMaskqPresent();
   await checkRedis();
@@ -156,7 +166,7 @@ async function main(): Promise<void> {
   const searches: Search[] = [];
   let profileTop: Array<{ file: string; top: SelfTime[] }> = [];
   let profiledLabel = '';
-  for (const config of configs) {
+  for (const config of runs) {
     console.log(`${config.label}: starting API + ${config.workers} worker(s)...`);
     const target = await startMaskq({ workers: config.workers, workerEnv: config.workerEnv, field: 'image' });
     try {
@@ -190,7 +200,7 @@ async function main(): Promise<void> {
         steps.push(row);
         if (row.verdict === 'sustained') best = row;
       }
-      searches.push({ config: config.label, steps, best });
+      searches.push({ config: config.label, key: config.key, steps, best });
       if (best) {
         const top = best.result.offeredRate ?? 0;
         for (const share of [0.5, 0.8, 1]) {
@@ -203,7 +213,7 @@ async function main(): Promise<void> {
   }
 
   const bestSearch = [...searches].sort((a, b) => (b.best ? completedRate(b.best.result) : 0) - (a.best ? completedRate(a.best.result) : 0))[0];
-  const bestConfig = configs.find((c) => c.label === bestSearch?.config);
+  const bestConfig = configs.find((c) => c.key === bestSearch?.key);
   if (profile && bestSearch?.best && bestConfig) {
     const rate = bestSearch.best.result.offeredRate ?? 0;
     profiledLabel = `${bestConfig.label}, async open loop at ${fmt(rate)}/s offered`;
@@ -286,7 +296,7 @@ async function main(): Promise<void> {
 
   writeJson(join(resultsDir, 'pipeline.json'), {
     machine,
-    settings: { configs, clients, sustain, closed, open, batch, ceilingSeconds },
+    settings: { configs, clients, sustain, closed, open, batch, ceilingSeconds, passes },
     searches: searches.map((x) => ({ config: x.config, best: x.best?.result.offeredRate, steps: x.steps.map((r) => ({ offered: r.result.offeredRate, verdict: r.verdict, result: r.result })) })),
     ceilings,
     rows: rows.map((r) => ({ ...r, meanBatch: meanBatch(r.batch), batchDistribution: histogramDistribution(r.batch) })),
@@ -300,7 +310,8 @@ async function main(): Promise<void> {
       '',
       `Measured ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node},`,
       `load average ${machine.loadavg1m.toFixed(2)} at the start (a shared machine: compare rows of this run only).`,
-      'API and workers are separate processes on one Redis, under a fresh queue prefix; the same 19 fixture images.',
+      'API and workers are separate processes on one Redis, under a fresh queue prefix; the same 19 fixture images.' +
+        (passes > 1 ? ` The configurations ran in ${passes} passes, every other one in reverse order (the order shows on a shared machine).` : ''),
       `Closed loop: POST /v1/detect, ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup. Async: Poisson arrivals on`,
       `POST /v1/jobs, ${open.durationMs / 1000} s after ${open.warmupMs / 1000} s warmup, each job followed on its own SSE stream (keep-alive), or, in`,
       "the configurations marked \"one event stream\", on one `GET /v1/events` stream opened before the run for all jobs; latency from",

@@ -179,10 +179,12 @@ export class MaskqClient {
       await res.body?.cancel().catch(() => undefined);
       throw new MaskqApiError({ status: res.status, code: 'unavailable', message: 'GET /v1/events did not answer an event stream' });
     }
-    const body = res.body;
+    // Locked at once: fetch cancels the unlocked body of a collected Response, and nobody may read
+    // this one until the caller has submitted its jobs.
+    const reader = res.body.getReader();
     async function* jobs(): AsyncGenerator<FinishedJob> {
       try {
-        for await (const event of readServerSentEvents(body)) {
+        for await (const event of readServerSentEvents(reader)) {
           let job: JobResource;
           try {
             job = JSON.parse(event.data) as JobResource;
@@ -200,7 +202,10 @@ export class MaskqClient {
     const iterator = jobs();
     return {
       [Symbol.asyncIterator]: () => iterator,
-      close: () => controller.abort(),
+      close: () => {
+        controller.abort();
+        reader.cancel().catch(() => undefined);
+      },
     };
   }
 

@@ -44,11 +44,14 @@ export class SseParser {
   }
 }
 
-/** Parses a text/event-stream body as it arrives. */
-export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
+/**
+ * Parses a text/event-stream body as it arrives. Pass a reader (`body.getReader()`) when the events
+ * are read later: fetch cancels the unlocked body of a Response that is garbage-collected meanwhile.
+ */
+export async function* readServerSentEvents(source: ReadableStream<Uint8Array> | ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<ServerSentEvent> {
   const decoder = new TextDecoder();
   const parser = new SseParser();
-  const reader = body.getReader();
+  const reader = 'getReader' in source ? source.getReader() : source;
   try {
     for (;;) {
       const { done, value } = await reader.read();

@@ -1,9 +1,15 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
 import { uniquePrefix } from '../../../test-support/redis.js';
 import { fixture, startTestApi, startTestWorker, type TestApi, type TestWorker } from '../../api/test/harness.js';
 import { MaskqApiError, MaskqClient, MaskqTimeoutError, type JobResource } from '../src/index.js';
 import { fakeDetect, resultForBytes } from './fake-detector.js';
+
+// A real full collection on demand (the test runner does not start node with --expose-gc).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 let api: TestApi;
 let worker: TestWorker;
@@ -38,6 +44,12 @@ describe('MaskqClient against a real API and BullMQ worker', () => {
 
   it('finishedJobs() streams every finished job of the caller over one connection', async () => {
     const stream = await client.finishedJobs();
+    // The stream must survive garbage collection before it is read: fetch cancels the body of a
+    // collected Response that nobody has started reading (this failed once under a loaded CI).
+    for (let i = 0; i < 3; i++) {
+      collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const images = [fixture('mask_01.jpg'), fixture('nomask_01.jpg'), fixture('mask_02.jpg')];
     const accepted = await Promise.all(images.map((image, i) => client.submit(image, { metadata: i === 1 ? { fail: true } : { n: i } })));
     const finished = new Map<string, JobResource>();

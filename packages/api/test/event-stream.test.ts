@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnrecoverableError } from 'bullmq';
+import { readServerSentEvents } from '@maskq/client/core';
 import { jobResourceSchema, type JobResource } from '@maskq/shared';
 import { createApiKeyring } from '../src/auth/api-keys.js';
 import { fakeReturn, fixture, form, sleep, startTestApi, startTestWorker, waitFor, type SseEvent, type TestApi } from './harness.js';
@@ -18,24 +19,8 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
   const events: SseEvent[] = [];
   const done = (async () => {
     if (!res.body || res.status !== 200) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let sep: number;
-        while ((sep = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, sep);
-          buffer = buffer.slice(sep + 2);
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data.push(line.slice(6));
-          }
-          if (data.length > 0) events.push({ event, data: data.join('\n') });
-        }
-      }
+      for await (const event of readServerSentEvents(res.body)) events.push({ event: event.event, data: event.data });
     } catch {
       // aborted
     }

@@ -70,6 +70,15 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** A controller of our own that also aborts when the caller's signal does; `unlink` stops following it. */
+function followSignal(signal: AbortSignal | undefined): { controller: AbortController; unlink: () => void } {
+  if (signal?.aborted) throw signal.reason;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return { controller, unlink: () => signal?.removeEventListener('abort', onAbort) };
+}
+
 /**
  * The maskq API over HTTP. Uses only fetch, FormData and Blob (Node 20+, browsers).
  * Every non-2xx answer throws `MaskqApiError` with the API's error `code`.
@@ -170,12 +179,16 @@ export class MaskqClient {
    * ends when the server ends the stream (restart): reopen it, and `get()` the jobs still awaited.
    */
   async finishedJobs(options: { signal?: AbortSignal } = {}): Promise<FinishedJobStream> {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(options.signal!.reason);
-    if (options.signal?.aborted) throw options.signal.reason;
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const res = await this.#request('/v1/events', { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    const { controller, unlink } = followSignal(options.signal);
+    let res: Response;
+    try {
+      res = await this.#request('/v1/events', { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    } catch (err) {
+      unlink();
+      throw err;
+    }
     if (!res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      unlink();
       await res.body?.cancel().catch(() => undefined);
       throw new MaskqApiError({ status: res.status, code: 'unavailable', message: 'GET /v1/events did not answer an event stream' });
     }
@@ -196,7 +209,7 @@ export class MaskqClient {
       } catch (err) {
         if (!controller.signal.aborted) throw err;
       } finally {
-        options.signal?.removeEventListener('abort', onAbort);
+        unlink();
       }
     }
     const iterator = jobs();
@@ -214,10 +227,7 @@ export class MaskqClient {
    * Follows `GET /v1/jobs/:id/events`; if the stream is unavailable or breaks, polls `GET /v1/jobs/:id`.
    */
   async wait(id: string, options: WaitOptions = {}): Promise<FinishedJob> {
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(options.signal!.reason);
-    if (options.signal?.aborted) throw options.signal.reason;
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const { controller, unlink } = followSignal(options.signal);
     let timedOut = false;
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
@@ -232,7 +242,7 @@ export class MaskqClient {
       throw err;
     } finally {
       if (timer) clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
+      unlink();
     }
   }
 

@@ -28,10 +28,6 @@ export class FinishedJobsFeed {
 
   constructor(private readonly deps: FeedDeps) {}
 
-  get listening(): number {
-    return this.listeners.size;
-  }
-
   subscribe(listener: FinishedJobListener): () => void {
     this.listeners.add(listener);
     this.stopFollowing ??= this.deps.events.subscribeAll((event) => this.onEvent(event));

@@ -19,7 +19,8 @@
  *     before and after each load run.
  * --passes N runs the configurations N times, every other pass in reverse order: on a shared machine
  * whichever runs first tends to do better, and alternating the order shows how much.
- * The ceiling: Detector.detectBatch over the 19 fixtures in this process (no API, no Redis).
+ * The ceiling: Detector.detectBatch over the 19 fixtures in this process (no API, no Redis), with the session in
+ * the calling thread (batches of 1 and of --batch) and on one inference thread per core; the best counts.
  * --profile: after the measured runs, the configuration with the highest sustained rate runs once more at that
  * rate with API and workers under `node --cpu-prof` (a node flag: NODE_OPTIONS refuses it), so profiling never
  * slows a measured row; the top self-time
@@ -27,7 +28,7 @@
  * Writes bench/results/pipeline.json and the `pipeline` section of docs/benchmarks.md.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Detector } from '../packages/worker/src/detector/index.js';
 import { runAsyncOpenLoop } from './lib/async-loop.js';
@@ -91,10 +92,25 @@ async function batchSnapshot(target: MaskqTarget): Promise<HistogramSnapshot> {
   return histogramSum(texts.map((t) => parseHistogram(t, 'maskq_batch_size')));
 }
 
-/** Images/s of Detector.detectBatch over all fixtures, repeated for at least `seconds`. */
-async function measureCeiling(maxBatchSize: number, seconds: number): Promise<{ maxBatchSize: number; imagesPerSecond: number; images: number }> {
-  const images = fixtureImageNames().map((n) => readFileSync(join(fixtureImagesDir, n)));
-  const detector = await Detector.create({ maxBatchSize, graphOptimizationLevel: 'all', intraOpSpinning: false });
+interface CeilingVariant {
+  maxBatchSize: number;
+  /** 0: the session runs in this thread; n: on n worker_threads (Detector's `inferenceThreads`) */
+  inferenceThreads: number;
+}
+
+function ceilingLabel(v: CeilingVariant): string {
+  return `batches of ${v.maxBatchSize}` + (v.inferenceThreads ? `, ${v.inferenceThreads} inference threads × 1 ONNX Runtime thread` : ', session in the calling thread');
+}
+
+/**
+ * Images/s of Detector.detectBatch over the fixtures, repeated for at least `seconds`. With
+ * inference threads each call carries the fixtures 4 times, so that its chunks keep every thread busy.
+ */
+async function measureCeiling(variant: CeilingVariant, seconds: number): Promise<CeilingVariant & { imagesPerSecond: number; images: number }> {
+  const fixtures = fixtureImageNames().map((n) => readFileSync(join(fixtureImagesDir, n)));
+  const images = variant.inferenceThreads ? [...fixtures, ...fixtures, ...fixtures, ...fixtures] : fixtures;
+  const { maxBatchSize, inferenceThreads } = variant;
+  const detector = await Detector.create({ maxBatchSize, inferenceThreads, graphOptimizationLevel: 'all', intraOpSpinning: false });
   try {
     await detector.detectBatch(images); // warm-up
     let done = 0;
@@ -105,7 +121,7 @@ async function measureCeiling(maxBatchSize: number, seconds: number): Promise<{ 
       if (failed.length) throw new Error(`the ceiling run failed on ${failed.length} fixtures: ${String(failed[0])}`);
       done += images.length;
     }
-    return { maxBatchSize, images: done, imagesPerSecond: (done * 1000) / (performance.now() - t0) };
+    return { ...variant, images: done, imagesPerSecond: (done * 1000) / (performance.now() - t0) };
   } finally {
     await detector.close();
   }
@@ -152,9 +168,13 @@ async function main(): Promise<void> {
   const ceilings: Array<Awaited<ReturnType<typeof measureCeiling>> & { when: 'before' | 'after' }> = [];
   const measureCeilings = async (when: 'before' | 'after') => {
     console.log(`ceiling (${when}): Detector.detectBatch over the fixtures, in this process...`);
-    for (const size of [...new Set([1, batch])]) {
-      const c = await measureCeiling(size, ceilingSeconds);
-      console.log(`  detectBatch (batches of ${size}): ${c.imagesPerSecond.toFixed(1)} images/s`);
+    const variants: CeilingVariant[] = [
+      ...[...new Set([1, batch])].map((maxBatchSize) => ({ maxBatchSize, inferenceThreads: 0 })),
+      { maxBatchSize: batch, inferenceThreads: availableParallelism() },
+    ];
+    for (const variant of variants) {
+      const c = await measureCeiling(variant, ceilingSeconds);
+      console.log(`  detectBatch (${ceilingLabel(variant)}): ${c.imagesPerSecond.toFixed(1)} images/s`);
       ceilings.push({ ...c, when });
     }
   };
@@ -280,7 +300,7 @@ async function main(): Promise<void> {
   );
   const ceilingTable = markdownTable(
     ['library alone (one process)', 'measured', 'images/s'],
-    ceilings.map((c) => [`Detector.detectBatch, 19 fixtures, batches of ${c.maxBatchSize}`, `${c.when} the pipeline runs`, fmt(c.imagesPerSecond)]),
+    ceilings.map((c) => [`Detector.detectBatch, 19 fixtures, ${ceilingLabel(c)}`, `${c.when} the pipeline runs`, fmt(c.imagesPerSecond)]),
   );
   console.log(`\n${ceilingTable}\n\n${headline}\n\n${searchTable}\n\n${table}\n`);
   const profileText = profileTop.flatMap(({ file, top }) => [
@@ -320,8 +340,9 @@ async function main(): Promise<void> {
       `${sustain.maxP99Ms} ms, or fewer than 95 % of the window's arrivals completed inside the window). At a sustained rate every arrival`,
       'completed, so its completed jobs/s are the arrivals of the window. Batch sizes: `maskq_batch_size` from every',
       "worker's /metrics, before and after each row. Server CPU: API + workers (Redis not counted). ÷ ceiling: completed",
-      "jobs/s over the library's best images/s below (Detector.detectBatch in one process, no API, no Redis; measured before and",
-      'after the pipeline runs, the higher of the two counts; the search steps through fractions of the first).',
+      "jobs/s over the library's best images/s below (Detector.detectBatch in one process, no API, no Redis, with its session in the",
+      'calling thread and with one inference thread per core, each measured before and after the pipeline runs; the highest of them',
+      'counts; the search steps through fractions of the best measured before).',
       '',
       ceilingTable,
       '',

@@ -22,7 +22,7 @@ import { BatchRunner } from './batch/batch-runner.js';
 import { LockKeeper } from './batch/lock-keeper.js';
 import { loadModelSpec } from './detector/index.js';
 import { closeServer, createOpsServer, listen } from './http/ops-server.js';
-import { InferenceThreadClient } from './infer/inference-client.js';
+import { InferenceThreadClient } from './detector/infer/inference-client.js';
 import { BatchPipeline } from './pipeline/batch-pipeline.js';
 import { createPostprocessor, createPreprocessor } from './pipeline/detector-adapter.js';
 import { TensorPool } from './pipeline/tensor-pool.js';

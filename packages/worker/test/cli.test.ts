@@ -65,11 +65,50 @@ describe('pnpm detect (CLI)', () => {
   });
 
   it('exit 2 with usage on stderr for no paths or an unknown flag', async () => {
-    for (const args of [['--json'], ['--jsn', 'a.jpg'], ['--batch-size', '0', 'a.jpg']]) {
+    for (const args of [['--json'], ['--jsn', 'a.jpg'], ['--batch-size', '0', 'a.jpg'], ['--threads', '-1', 'a.jpg']]) {
       const run = await runCli(args);
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(/usage: pnpm detect/);
     }
+  });
+
+  it('--threads: inference threads give the same answers, in the order given, as the main thread', async () => {
+    const names = ['mask_01.jpg', 'nomask_02.jpg', 'scene_4faces_1280x720.jpg', 'mask_08.png', 'aizoo_demo2.jpg', 'nomask_06.jpg', 'mask_05.jpg'];
+    const paths = [...names, join(dir, 'notes.txt')];
+    // batches of 2 on 2 threads: 8 paths in groups of 6, several batches in flight at once
+    const [threaded, inline] = await Promise.all([
+      runCli(['--json', '--threads', '2', '--batch-size', '2', ...paths], { INIT_CWD: fixtureImagesDir }),
+      runCli(['--json', '--threads=0', ...paths], { INIT_CWD: fixtureImagesDir }),
+    ]);
+    expect(threaded.code).toBe(1);
+    expect(inline.code).toBe(1);
+    const a = JSON.parse(threaded.stdout) as Record<string, unknown>;
+    expect(Object.keys(a)).toEqual(paths);
+    expect(a).toEqual(JSON.parse(inline.stdout));
+    expect(detectionResultSchema.parse(a['scene_4faces_1280x720.jpg']).summary.faces).toBe(4);
+  });
+
+  it('a command line too long for onnxruntime (> 28 KiB of paths) is handed to a child on stdin; --files-from reads paths from a file', async () => {
+    const names = ['mask_01.jpg', 'nomask_02.jpg', 'mask_08.png'];
+    const absolute = names.map((n) => join(fixtureImagesDir, n));
+    const many: string[] = [];
+    while (many.join(' ').length < 32 * 1024) many.push(...absolute);
+    const long = await runCli(['--json', '--threads', '0', ...many]);
+    expect(long.stderr).toBe('');
+    expect(long.code).toBe(0);
+    const out = JSON.parse(long.stdout) as Record<string, unknown>;
+    expect(Object.keys(out)).toEqual(absolute);
+    for (const path of absolute) detectionResultSchema.parse(out[path]);
+
+    await writeFile(join(dir, 'list.txt'), `${names.join('\n')}\nmissing.jpg\n`);
+    const listed = await runCli(['--json', '--files-from', join(dir, 'list.txt')], { INIT_CWD: fixtureImagesDir });
+    expect(listed.code).toBe(1);
+    const fromFile = JSON.parse(listed.stdout) as Record<string, unknown>;
+    expect(Object.keys(fromFile)).toEqual([...names, 'missing.jpg']);
+    expect(fromFile['mask_01.jpg']).toEqual(out[absolute[0]!]);
+    const unreadable = await runCli(['--files-from', join(dir, 'nope.txt')]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(/cannot read/);
   });
 });

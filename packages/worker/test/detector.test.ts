@@ -65,6 +65,28 @@ describe('Detector', () => {
     }
   });
 
+  it('inferenceThreads: chunks infer at once on worker threads, with the same answers in the same order', async () => {
+    const names = ['mask_01.jpg', 'nomask_02.jpg', 'scene_4faces_1280x720.jpg', 'mask_08.png', 'aizoo_demo2.jpg'];
+    const good = await Promise.all(names.map(image));
+    // 11 items in chunks of 3: four chunks, up to three in flight at once.
+    const inputs = [...good, Buffer.from('junk'), ...good];
+    const threaded = await Detector.create({ inferenceThreads: 2, maxBatchSize: 3 });
+    try {
+      expect(threaded.executionProvider).toBe('cpu');
+      const [out, reference] = await Promise.all([threaded.detectBatch(inputs), detector.detectBatch(inputs)]);
+      expect((out[5] as MaskqError).code).toBe('invalid_image');
+      expect(out).toEqual(reference);
+      // Two calls at once share the threads and each still gets its own answers.
+      const [a, b] = await Promise.all([threaded.detectBatch(good), threaded.detectBatch([...good].reverse())]);
+      expect(a).toEqual(reference.slice(0, 5));
+      expect(b).toEqual(reference.slice(0, 5).reverse());
+    } finally {
+      await threaded.close();
+    }
+    await expect(threaded.detect(good[0]!)).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(Detector.create({ inferenceThreads: -1 })).rejects.toBeInstanceOf(RangeError);
+  });
+
   it('refuses to work after close()', async () => {
     const d = await Detector.create({ intraOpThreads: 1 });
     await d.close();

@@ -1,6 +1,7 @@
 import type { DetectionResult } from '@maskq/shared';
 import { MaskqError } from '@maskq/shared';
-import { createOrtSession, type DetectorLogger, type ExecutionProvider, type GraphOptimizationLevel, type InferenceSession } from './infer/session.js';
+import { createOrtSession, type DetectorLogger, type ExecutionProvider, type GraphOptimizationLevel, type InferenceSession, type OrtSessionOptions } from './infer/session.js';
+import { InferenceThreadPool } from './infer/thread-pool.js';
 import { loadModelSpec } from './model/load.js';
 import type { ModelSpec } from './model/manifest.js';
 import { generateAnchors, postprocess, type PostprocessParams } from './postprocess/index.js';
@@ -12,8 +13,19 @@ export interface DetectorOptions {
   executionProvider?: ExecutionProvider;
   /** CUDA requested but unusable: true (default) falls back to CPU with a warning, false fails. */
   cudaFallback?: boolean;
-  /** 0 or absent: ONNX Runtime picks (one per core). */
+  /**
+   * ONNX Runtime threads per session. 0 or absent: ONNX Runtime picks (one per core) for the
+   * in-process session, 1 per thread with `inferenceThreads`.
+   */
   intraOpThreads?: number;
+  /**
+   * Run inference on this many worker_threads, each with its own session. onnxruntime-node's
+   * `run` blocks the calling thread, so by default (0) decoding and inference take turns;
+   * with threads, `detectBatch` decodes the next chunk while earlier ones infer, up to one
+   * chunk per thread at once. One per core is the fastest on CPU (2 cores: ~1.3× the
+   * images/s of the default, docs/benchmarks.md); use 1 with CUDA (one GPU session).
+   */
+  inferenceThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
   /** false stops idle ONNX Runtime threads from spinning (kinder to a shared CPU). */
   intraOpSpinning?: boolean;
@@ -50,26 +62,33 @@ export class Detector {
     private readonly geometry: TensorGeometry,
     private readonly maxPixels: number,
     readonly maxBatchSize: number,
+    private readonly chunksInFlight: number,
   ) {}
 
   static async create(options: DetectorOptions = {}): Promise<Detector> {
     const model = await loadModelSpec(options.modelDir);
     const maxBatchSize = options.maxBatchSize ?? defaultMaxBatchSize;
     if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError('maxBatchSize must be a positive integer');
+    const threads = options.inferenceThreads ?? 0;
+    if (!Number.isInteger(threads) || threads < 0) throw new RangeError('inferenceThreads must be a non-negative integer');
+    const sessionOptions: OrtSessionOptions = {
+      model: model.modelPath,
+      inputName: model.inputName,
+      imageShape: model.imageShape,
+      outputNames: model.outputNames,
+      executionProvider: options.executionProvider,
+      cudaFallback: options.cudaFallback,
+      intraOpThreads: options.intraOpThreads ?? (threads > 0 ? 1 : undefined),
+      graphOptimizationLevel: options.graphOptimizationLevel,
+      intraOpSpinning: options.intraOpSpinning,
+    };
     const session =
       options.session ??
-      (await createOrtSession({
-        model: model.modelPath,
-        inputName: model.inputName,
-        imageShape: model.imageShape,
-        outputNames: model.outputNames,
-        executionProvider: options.executionProvider,
-        cudaFallback: options.cudaFallback,
-        intraOpThreads: options.intraOpThreads,
-        graphOptimizationLevel: options.graphOptimizationLevel,
-        intraOpSpinning: options.intraOpSpinning,
-        logger: options.logger,
-      }));
+      (threads > 0
+        ? await InferenceThreadPool.start({ size: threads, session: sessionOptions, model: { name: model.name, version: model.version }, logger: options.logger })
+        : await createOrtSession({ ...sessionOptions, logger: options.logger }));
+    // In flight at once in detectBatch: one chunk per inference thread, plus one decoding.
+    const chunksInFlight = !options.session && threads > 0 ? threads + 1 : 1;
     const params: PostprocessParams = {
       anchors: generateAnchors(model.anchors),
       labels: model.labels,
@@ -78,7 +97,7 @@ export class Detector {
       iouThreshold: options.iouThreshold ?? model.iouThreshold,
     };
     const geometry = { width: model.imageShape[2], height: model.imageShape[1] };
-    return new Detector(model, session, params, geometry, options.maxPixels ?? defaultMaxPixels, maxBatchSize);
+    return new Detector(model, session, params, geometry, options.maxPixels ?? defaultMaxPixels, maxBatchSize, chunksInFlight);
   }
 
   get executionProvider(): ExecutionProvider {
@@ -99,11 +118,18 @@ export class Detector {
    */
   async detectBatch(images: readonly Uint8Array[]): Promise<Array<DetectionResult | MaskqError>> {
     if (this.closed) throw new MaskqError('unavailable', 'detector is closed');
-    const results: Array<DetectionResult | MaskqError> = [];
-    for (let start = 0; start < images.length; start += this.maxBatchSize) {
-      results.push(...(await this.runChunk(images.slice(start, start + this.maxBatchSize))));
-    }
-    return results;
+    const chunks: Array<readonly Uint8Array[]> = [];
+    for (let start = 0; start < images.length; start += this.maxBatchSize) chunks.push(images.slice(start, start + this.maxBatchSize));
+    const results: Array<Array<DetectionResult | MaskqError>> = new Array(chunks.length);
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const i = next++;
+        results[i] = await this.runChunk(chunks[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.chunksInFlight, chunks.length) }, lane));
+    return results.flat();
   }
 
   private async runChunk(images: readonly Uint8Array[]): Promise<Array<DetectionResult | MaskqError>> {

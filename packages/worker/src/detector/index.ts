@@ -14,6 +14,7 @@ export {
   type InferenceSession,
   type OrtSessionOptions,
 } from './infer/session.js';
+export { InferenceThreadPool, type InferenceThreadPoolOptions } from './infer/thread-pool.js';
 export { defaultModelDir, type ModelSpec } from './model/manifest.js';
 export { loadModelSpec, parseManifest, toModelSpec } from './model/load.js';
 export { runtimeVersions } from './versions.js';

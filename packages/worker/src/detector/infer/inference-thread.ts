@@ -5,8 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isMaskqError } from '@maskq/shared';
-import { createOrtSession, type InferenceSession } from '../detector/infer/session.js';
-import type { FromThread, InferenceThreadData, RunInput, ToThread } from './messages.js';
+import { createOrtSession, type InferenceSession } from './session.js';
+import type { FromThread, InferenceThreadData, RunInput, ToThread } from './thread-messages.js';
 
 const port = parentPort!;
 const data = workerData as InferenceThreadData;

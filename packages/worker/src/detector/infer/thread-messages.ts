@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@maskq/shared';
-import type { ExecutionProvider, OrtSessionOptions } from '../detector/infer/session.js';
+import type { ExecutionProvider, OrtSessionOptions } from './session.js';
 
 /** What the inference thread is started with (structured-cloned as workerData). */
 export interface InferenceThreadData {

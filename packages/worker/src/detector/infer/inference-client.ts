@@ -1,19 +1,24 @@
 import { Worker } from 'node:worker_threads';
-import { MaskqError, type Logger, type ModelRef } from '@maskq/shared';
-import type { ExecutionProvider } from '../detector/infer/session.js';
-import type { BatchInference, BatchOutput } from '../pipeline/detector-port.js';
-import type { FromThread, InferenceThreadData, ToThread } from './messages.js';
+import { MaskqError, type ModelRef } from '@maskq/shared';
+import type { DetectorLogger, ExecutionProvider, InferenceOutputs } from './session.js';
+import type { FromThread, InferenceThreadData, ToThread } from './thread-messages.js';
+
+/** What one run answers: the outputs, the batch tensor back (see `run`), and the time the session took. */
+export type ThreadRunResult = InferenceOutputs & { input: Float32Array; inferenceMs: number };
+
+/** Where the thread's log lines go; `error` (when present) gets its death. */
+export type ThreadLogger = DetectorLogger & { error?(obj: object, msg?: string): void };
 
 interface Pending {
   /** the batch tensor when it is shared (it never leaves this thread's hands) */
   shared?: Float32Array;
-  resolve(value: BatchOutput & { input: Float32Array; inferenceMs: number }): void;
+  resolve(value: ThreadRunResult): void;
   reject(err: Error): void;
 }
 
 export interface InferenceThreadOptions extends InferenceThreadData {
   model: ModelRef;
-  logger: Logger;
+  logger: ThreadLogger;
   /** Called when the thread dies on its own; the process cannot infer any more. */
   onCrash?: (err: Error) => void;
 }
@@ -34,12 +39,13 @@ function spawnThread(workerData: InferenceThreadData): Worker {
 }
 
 /**
- * The main thread's side of the inference thread: implements BatchInference.
+ * The main thread's side of the inference thread (the worker's BatchInference, and one
+ * member of the detector's InferenceThreadPool).
  * A batch tensor in shared memory (TensorPool's) is sent to the thread once and
  * then named by id; any other tensor's buffer is transferred (no copy) and
  * comes back with the outputs.
  */
-export class InferenceThreadClient implements BatchInference {
+export class InferenceThreadClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   /** ids of the shared tensors the thread has been sent */
@@ -75,7 +81,7 @@ export class InferenceThreadClient implements BatchInference {
     return client;
   }
 
-  run(batch: Float32Array, n: number): Promise<BatchOutput & { input: Float32Array; inferenceMs: number }> {
+  run(batch: Float32Array, n: number): Promise<ThreadRunResult> {
     if (this.closing) return Promise.reject(new MaskqError('unavailable', 'inference thread is closed', { retryable: true }));
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
@@ -104,7 +110,7 @@ export class InferenceThreadClient implements BatchInference {
     clearTimeout(timer);
   }
 
-  private listen(logger: Logger, onCrash?: (err: Error) => void): void {
+  private listen(logger: ThreadLogger, onCrash?: (err: Error) => void): void {
     this.thread.on('message', (msg: FromThread) => {
       if (msg.type === 'log') return logger[msg.level](msg.obj, msg.msg);
       if (msg.type !== 'result' && msg.type !== 'error') return;
@@ -123,7 +129,7 @@ export class InferenceThreadClient implements BatchInference {
       this.pending.clear();
       if (!this.closing) {
         this.closing = true;
-        logger.error({ err }, 'inference thread died');
+        (logger.error ?? logger.warn).call(logger, { err }, 'inference thread died');
         onCrash?.(err);
       }
     };

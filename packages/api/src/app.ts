@@ -1,7 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
-import { createApiMetrics, createMetricsRegistry, httpLogSerializers, metricsHandler } from '@maskq/shared';
+import { createApiMetrics, createMetricsRegistry, metricsHandler } from '@maskq/shared';
 import { mountQueueDashboard } from './admin/queue-dashboard.js';
 import { createApiKeyring } from './auth/api-keys.js';
 import { authenticate } from './auth/authenticate.js';
@@ -15,6 +14,7 @@ import { RateLimiter } from './limits/rate-limiter.js';
 import { metricsAuth } from './middleware/metrics-auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { requestId } from './middleware/request-id.js';
+import { requestLogger } from './middleware/request-logger.js';
 import { annotatedRouter } from './routes/annotated.js';
 import { detectRouter } from './routes/detect.js';
 import { healthRouter } from './routes/health.js';
@@ -75,14 +75,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(httpMetrics(metrics.http));
   app.use(requestId());
-  app.use(
-    pinoHttp({
-      logger,
-      serializers: httpLogSerializers,
-      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/metrics' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-    }),
-  );
+  app.use(requestLogger({ logger, ignore: (req) => req.url === '/health' || req.url === '/ready' || req.url === '/metrics' }));
   app.use(securityHeaders());
 
   app.use(docsRouter());

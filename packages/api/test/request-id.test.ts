@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import express from 'express';
-import { pinoHttp } from 'pino-http';
-import { createLogger, httpLogSerializers, redactUrl } from '@maskq/shared';
+import { createLogger, redactUrl } from '@maskq/shared';
 import { getRequestId, requestId } from '../src/middleware/request-id.js';
+import { requestLogger } from '../src/middleware/request-logger.js';
 
 const lines: Array<Record<string, unknown>> = [];
 const sink = new Writable({
@@ -13,7 +13,8 @@ const sink = new Writable({
     done();
   },
 });
-const logger = createLogger({ level: 'info', name: 'api' }, sink);
+// debug: successful requests end with a debug line
+const logger = createLogger({ level: 'debug', name: 'api' }, sink);
 
 let server: Server;
 let base: string;
@@ -21,7 +22,7 @@ let base: string;
 beforeAll(async () => {
   const app = express();
   app.use(requestId());
-  app.use(pinoHttp({ logger, serializers: httpLogSerializers }));
+  app.use(requestLogger({ logger }));
   app.get('/v1/jobs/:id', (req, res) => {
     req.log.info({ jobId: req.params.id }, 'looked up job');
     res.json({ requestId: getRequestId(req) });

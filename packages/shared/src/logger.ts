@@ -55,8 +55,8 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * pino-http serializers: `pinoHttp({ logger, serializers: httpLogSerializers })`.
- * pino-http hands the custom `req` serializer its already-serialized request.
+ * Serializers for request log lines (the API's requestLogger): `req` gets the request already
+ * serialized by pino's standard serializer, and only redacts its URL.
  */
 export const httpLogSerializers = {
   req(req: { url?: string } & Record<string, unknown>) {

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Set by requestId() before any route runs. */
+    id: string;
+  }
+}
+
 export const requestIdHeader = 'X-Request-Id';
 
 /** Ids we accept from a client or proxy: short and safe to put in logs and headers. */
@@ -14,14 +21,13 @@ export function resolveRequestId(incoming: string | string[] | undefined): strin
 
 /**
  * Gives every request an id: `req.id`, echoed as `X-Request-Id`. Mount it
- * before pino-http, which uses an existing `req.id` for its `req.id` field and
- * child logger; the API also copies it into DetectJobData.requestId so worker
- * and webhook logs carry the same id.
+ * before requestLogger, whose lines carry it as `req.id`; the API also copies
+ * it into DetectJobData.requestId so worker and webhook logs carry the same id.
  */
 export function requestId() {
   return (req: Request, res: Response, next: NextFunction): void => {
     const id = resolveRequestId(req.headers['x-request-id']);
-    (req as Request & { id: string }).id = id;
+    req.id = id;
     res.setHeader(requestIdHeader, id);
     next();
   };

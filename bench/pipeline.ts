@@ -98,6 +98,12 @@ interface CeilingVariant {
   inferenceThreads: number;
 }
 
+/** A fraction as a percentage, with one decimal only where it has one (2.5 %, not 3 %). */
+function percent(fraction: number): string {
+  const p = Math.round(1000 * fraction) / 10;
+  return fmt(p, Number.isInteger(p) ? 0 : 1);
+}
+
 function ceilingLabel(v: CeilingVariant): string {
   return `batches of ${v.maxBatchSize}` + (v.inferenceThreads ? `, ${v.inferenceThreads} inference threads × 1 ONNX Runtime thread` : ', session in the calling thread');
 }
@@ -201,7 +207,7 @@ async function main(): Promise<void> {
         const row: Row = { config: config.label, load, result, batch: histogramDelta(await batchSnapshot(target), before) };
         const verdict = sustained(result, sustain.maxP99Ms);
         console.log(
-          `  async ${rate.toFixed(1)}/s offered (${fmt((100 * rate) / searchCeiling, 0)} % of ceiling): ${completedRate(result).toFixed(1)} jobs/s, ` +
+          `  async ${rate.toFixed(1)}/s offered (${percent(rate / searchCeiling)} % of ceiling): ${completedRate(result).toFixed(1)} jobs/s, ` +
             `p50 ${result.latency.p50.toFixed(0)} ms, p99 ${result.latency.p99.toFixed(0)} ms, mean batch ${fmt(meanBatch(row.batch), 2)}, ${verdict ?? 'sustained'}`,
         );
         return { ...row, verdict: verdict ?? 'sustained' };
@@ -210,13 +216,13 @@ async function main(): Promise<void> {
       const steps: Row[] = [];
       let best: Row | undefined;
       for (let fraction = sustain.from; fraction <= 1.2 + 1e-9; fraction += sustain.step) {
-        const row = await asyncRun(searchCeiling * fraction, `search: ${fmt(100 * fraction, 0)} % of ceiling`);
+        const row = await asyncRun(searchCeiling * fraction, `search: ${percent(fraction)} % of ceiling`);
         steps.push(row);
         if (row.verdict !== 'sustained') break;
         best = row;
       }
       for (let fraction = sustain.from - 2 * sustain.step; !best && fraction > 0.05; fraction -= 2 * sustain.step) {
-        const row = await asyncRun(searchCeiling * fraction, `search: ${fmt(100 * fraction, 0)} % of ceiling`);
+        const row = await asyncRun(searchCeiling * fraction, `search: ${percent(fraction)} % of ceiling`);
         steps.push(row);
         if (row.verdict === 'sustained') best = row;
       }
@@ -279,7 +285,7 @@ async function main(): Promise<void> {
     searches.flatMap((search) =>
       search.steps.map((r) => [
         search.config,
-        `${fmt(r.result.offeredRate ?? Number.NaN)} (${fmt((100 * (r.result.offeredRate ?? Number.NaN)) / searchCeiling, 0)} %)`,
+        `${fmt(r.result.offeredRate ?? Number.NaN)} (${percent((r.result.offeredRate ?? Number.NaN) / searchCeiling)} %)`,
         fmt(r.result.arrivalRate ?? Number.NaN),
         fmt(r.result.rps),
         fmt(r.result.latency.p50, 0),
@@ -336,7 +342,7 @@ async function main(): Promise<void> {
       `POST /v1/jobs, ${open.durationMs / 1000} s after ${open.warmupMs / 1000} s warmup, each job followed on its own SSE stream (keep-alive), or, in`,
       "the configurations marked \"one event stream\", on one `GET /v1/events` stream opened before the run for all jobs; latency from",
       'the scheduled submit to the final state seen by the client. The highest sustained rate is found by raising the offered',
-      `rate from ${fmt(100 * sustain.from, 0)} % of the library ceiling in steps of ${fmt(100 * sustain.step, 0)} % until a step is not sustained (an error, p99 over`,
+      `rate from ${percent(sustain.from)} % of the library ceiling in steps of ${percent(sustain.step)} % until a step is not sustained (an error, p99 over`,
       `${sustain.maxP99Ms} ms, or fewer than 95 % of the window's arrivals completed inside the window). At a sustained rate every arrival`,
       'completed, so its completed jobs/s are the arrivals of the window. Batch sizes: `maskq_batch_size` from every',
       "worker's /metrics, before and after each row. Server CPU: API + workers (Redis not counted). ÷ ceiling: completed",

@@ -22,8 +22,9 @@ export interface DetectorOptions {
    * Run inference on this many worker_threads, each with its own session. onnxruntime-node's
    * `run` blocks the calling thread, so by default (0) decoding and inference take turns;
    * with threads, `detectBatch` decodes the next chunk while earlier ones infer, up to one
-   * chunk per thread at once. One per core is the fastest on CPU (2 cores: ~1.3× the
-   * images/s of the default, docs/benchmarks.md); use 1 with CUDA (one GPU session).
+   * chunk per thread at once. One per core was the fastest on an AVX2 CPU (2 cores: ~1.3× the
+   * images/s of the default) and no faster on an AVX-512 one (docs/detector.md); use 1 with
+   * CUDA (one GPU session).
    */
   inferenceThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;

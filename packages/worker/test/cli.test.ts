@@ -101,7 +101,8 @@ describe('pnpm detect (CLI)', () => {
     expect(Object.keys(out)).toEqual(absolute);
     for (const path of absolute) detectionResultSchema.parse(out[path]);
 
-    await writeFile(join(dir, 'list.txt'), `${names.join('\n')}\nmissing.jpg\n`);
+    // CRLF lines (a list written on Windows) name the same files
+    await writeFile(join(dir, 'list.txt'), `${names.join('\r\n')}\r\nmissing.jpg\n`);
     const listed = await runCli(['--json', '--files-from', join(dir, 'list.txt')], { INIT_CWD: fixtureImagesDir });
     expect(listed.code).toBe(1);
     const fromFile = JSON.parse(listed.stdout) as Record<string, unknown>;

@@ -174,7 +174,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`maskq detect: cannot read ${file}\n\n${usage}`);
       return 2;
     }
-    args.paths.push(...text.split(separator).filter((p) => p.length > 0 && p !== '\r'));
+    // A list written on Windows ends its lines with \r\n.
+    args.paths.push(...text.split(separator).map((p) => (separator === '\n' ? p.replace(/\r$/, '') : p)).filter((p) => p.length > 0));
     if (args.paths.length === 0) {
       process.stderr.write(`maskq detect: no image paths given\n\n${usage}`);
       return 2;

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
@@ -176,6 +179,28 @@ export async function readSse(url: string, onEvent?: (event: SseEvent) => void, 
     }
   }
   return { status: res.status, events, contentType: res.headers.get('content-type') };
+}
+
+/** A logger whose JSON lines land, parsed, in `lines`. */
+export function captureLogger(level = 'info') {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ level, name: 'api' }, sink) };
+}
+
+/** Serves an Express app on a free loopback port. */
+export async function listenOnLoopback(app: Express): Promise<{ server: Server; base: string }> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return { server, base: `http://127.0.0.1:${address.port}` };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
-import { Writable } from 'node:stream';
 import express from 'express';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ConfigError, createLogger, loadConfig } from '@maskq/shared';
+import { ConfigError, loadConfig } from '@maskq/shared';
 import { mountQueueDashboard } from '../src/admin/queue-dashboard.js';
 import { parseBasicAuth } from '../src/admin/basic-auth.js';
 import { deleteKeysUnder, testRedisUrl, uniquePrefix } from '../../../test-support/redis.js';
+import { captureLogger, listenOnLoopback as listen } from './harness.js';
 
 const prefix = uniquePrefix('board');
 const connection = { url: testRedisUrl };
@@ -15,26 +15,6 @@ const detect = new Queue('detect', { connection, prefix: `{${prefix}}` });
 const webhooks = new Queue('webhooks', { connection, prefix: `{${prefix}}` });
 const user = 'ops';
 const password = 'correct horse battery';
-
-function captureLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', name: 'api' }, sink) };
-}
-
-async function listen(app: express.Express): Promise<{ server: Server; base: string }> {
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return { server, base: `http://127.0.0.1:${address.port}` };
-}
 
 function basic(u: string, p: string): string {
   return `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;

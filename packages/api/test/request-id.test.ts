@@ -1,20 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
-import { Writable } from 'node:stream';
 import express from 'express';
-import { createLogger, redactUrl } from '@maskq/shared';
+import { redactUrl } from '@maskq/shared';
 import { getRequestId, requestId } from '../src/middleware/request-id.js';
 import { requestLogger } from '../src/middleware/request-logger.js';
+import { captureLogger, listenOnLoopback } from './harness.js';
 
-const lines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
 // debug: successful requests end with a debug line
-const logger = createLogger({ level: 'debug', name: 'api' }, sink);
+const { lines, logger } = captureLogger('debug');
 
 let server: Server;
 let base: string;
@@ -27,12 +20,7 @@ beforeAll(async () => {
     req.log.info({ jobId: req.params.id }, 'looked up job');
     res.json({ requestId: getRequestId(req) });
   });
-  await new Promise<void>((resolve) => {
-    server = app.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  base = `http://127.0.0.1:${address.port}`;
+  ({ server, base } = await listenOnLoopback(app));
 });
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -1,35 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
-import { Writable } from 'node:stream';
-import express, { type Express } from 'express';
-import { createLogger } from '@maskq/shared';
+import express from 'express';
 import { requestId } from '../src/middleware/request-id.js';
 import { completionLevel, requestLogger } from '../src/middleware/request-logger.js';
+import { captureLogger, listenOnLoopback } from './harness.js';
 
 type Line = Record<string, unknown> & { level: number; msg: string; req?: { id?: string; url?: string }; res?: { statusCode?: number }; err?: { message?: string } };
 
-function sinkInto(lines: Line[]): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Line);
-      done();
-    },
-  });
-}
-
-async function listen(app: Express): Promise<{ server: Server; base: string }> {
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return { server, base: `http://127.0.0.1:${address.port}` };
-}
-
-/** An app whose routes answer 200, 404, 500 and throw, logging at `level`. */
+/** An app whose routes answer 200, 404 and 503 (and an ignored /health with 500), logging at `level`. */
 async function start(level: string): Promise<{ lines: Line[]; server: Server; base: string }> {
-  const lines: Line[] = [];
-  const logger = createLogger({ level, name: 'api' }, sinkInto(lines));
+  const { lines, logger } = captureLogger(level);
   const app = express();
   app.use(requestId());
   app.use(requestLogger({ logger, ignore: (req) => req.url === '/health' }));
@@ -41,7 +21,7 @@ async function start(level: string): Promise<{ lines: Line[]; server: Server; ba
   app.get('/missing', (_req, res) => void res.status(404).json({ error: { code: 'not_found', message: 'no' } }));
   app.get('/broken', (_req, res) => void res.status(503).json({ error: { code: 'unavailable', message: 'later' } }));
   app.get('/health', (_req, res) => void res.status(500).end());
-  return { lines, ...(await listen(app)) };
+  return { lines: lines as Line[], ...(await listenOnLoopback(app)) };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 30));

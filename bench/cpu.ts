@@ -5,11 +5,12 @@
  * (2,000 ms of CPU per second ÷ ms per job).
  *
  *   pnpm bench:cpu [--workers 2] [--clients 4,16] [--rates 60] [--duration 10] [--batch 2] [--async-batch 16]
- *                  [--events per-job,stream] [--repeat 1]
+ *                  [--events per-job,stream,stream-b8] [--repeat 1]
  *
  * Async results are followed on each job's own SSE stream (`per-job`) and/or on one `GET /v1/events`
- * stream for all jobs (`stream`); with --repeat N the two alternate N times and each row is the
- * median of its N runs (the per-part CPU medians taken separately).
+ * stream for all jobs (`stream`); `stream-b<N>` submits N images per POST /v1/jobs/batch (at the same
+ * images/s) and follows them on the one stream. With --repeat N the modes alternate N times and each
+ * row is the median of its N runs (the per-part CPU medians taken separately). Costs are per job (image).
  * Workers run with INTRA_OP_THREADS=1 when there are several. API and workers: /proc CPU of their
  * process groups; Redis: `INFO cpu` (used_cpu_user + used_cpu_sys, the whole server: run it on a
  * Redis nothing else uses); the load generator: its own process.cpuUsage().
@@ -21,6 +22,7 @@ import { runAsyncOpenLoop } from './lib/async-loop.js';
 import { runClosedLoop } from './lib/closed-loop.js';
 import type { LoadResult } from './lib/load-result.js';
 import { benchmarksDoc, resultsDir } from './lib/paths.js';
+import { loadFixtureBatchBodies } from './lib/fixtures.js';
 import { processGroupCpuMs } from './lib/process-cpu.js';
 import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
 import { checkMaskqPresent, checkRedis, startMaskq, type MaskqTarget } from './lib/targets.js';
@@ -33,6 +35,25 @@ interface Breakdown {
   workersMs: number;
   redisMs: number;
   clientMs: number;
+}
+
+interface EventMode {
+  events: 'per-job' | 'stream';
+  imagesPerRequest: number;
+  /** how the row's load is described */
+  load: string;
+}
+
+/** `per-job`, `stream`, or `stream-b<N>` (N images per POST /v1/jobs/batch, results on the one stream). */
+function parseEventMode(mode: string): EventMode {
+  if (mode === 'per-job') return { events: 'per-job', imagesPerRequest: 1, load: 'open loop + SSE per job' };
+  if (mode === 'stream') return { events: 'stream', imagesPerRequest: 1, load: 'open loop + one /v1/events stream' };
+  const batch = /^stream-b(\d+)$/.exec(mode);
+  if (batch && Number(batch[1]) >= 1) {
+    const n = Number(batch[1]);
+    return { events: 'stream', imagesPerRequest: n, load: `open loop of POST /v1/jobs/batch × ${n} images + one /v1/events stream` };
+  }
+  throw new Error(`--events takes per-job, stream and stream-b<images per submission>, not ${mode}`);
 }
 
 async function redisCpuMs(redis: Redis): Promise<number> {
@@ -92,8 +113,7 @@ async function main(): Promise<void> {
   const durationMs = Number(args.get('duration') ?? 10) * 1000;
   const syncBatch = Number(args.get('batch') ?? 2);
   const asyncBatch = Number(args.get('async-batch') ?? 16);
-  const eventModes = (args.get('events') ?? 'per-job,stream').split(',').map((m) => m.trim());
-  if (eventModes.some((m) => m !== 'per-job' && m !== 'stream')) throw new Error(`--events takes per-job and/or stream, not ${eventModes.join(',')}`);
+  const eventModes = (args.get('events') ?? 'per-job,stream').split(',').map((m) => parseEventMode(m.trim()));
   const repeat = Number(args.get('repeat') ?? 1);
   checkMaskqPresent();
   await checkRedis();
@@ -116,9 +136,10 @@ async function main(): Promise<void> {
           await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, durationMs: 3000, warmupMs: 0 }); // warm
           const runs = new Map<string, Breakdown[]>();
           for (let i = 0; i < repeat; i++) {
-            for (const events of eventModes as Array<'per-job' | 'stream'>) {
-              const load = `async, ${rate}/s (open loop + ${events === 'stream' ? 'one /v1/events stream' : 'SSE per job'})`;
-              const row = await measure(target, redis, load, batch, () => runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, durationMs, warmupMs: 0, events }));
+            for (const { events, imagesPerRequest, load: how } of eventModes) {
+              const load = `async, ${rate}/s (${how})`;
+              const bodies = imagesPerRequest > 1 ? loadFixtureBatchBodies(imagesPerRequest) : target.bodies;
+              const row = await measure(target, redis, load, batch, () => runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies, rate, durationMs, warmupMs: 0, events, imagesPerRequest }));
               runs.set(load, [...(runs.get(load) ?? []), row]);
             }
           }

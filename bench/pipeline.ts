@@ -6,14 +6,16 @@
  *                       [--warmup 2] [--open-duration 8] [--ceiling-seconds 8]
  *                       [--sustain-from 0.7] [--sustain-step 0.05] [--sustain-p99 2000] [--passes 1] [--profile]
  *
- * Configurations `off|on-<workers>[-stream]`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
+ * Configurations `off|on-<workers>[-stream[-b<N>]]`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
  * 1 or more worker processes (INTRA_OP_THREADS=1 each when more than one); async results followed on
- * each job's own SSE stream, or with `-stream` on one `GET /v1/events` stream for all jobs. For each:
+ * each job's own SSE stream, or with `-stream` on one `GET /v1/events` stream for all jobs; with `-b<N>`
+ * each async submission is a POST /v1/jobs/batch of N images (rates still count images). For each:
  *   - closed loop on POST /v1/detect at each client count;
  *   - the highest sustainable async rate: open loop (Poisson) on POST /v1/jobs, each job followed on
  *     SSE to its result (latency from the scheduled submit to the result seen), at rising fractions
  *     of the ceiling (--sustain-from, --sustain-step) until a rate is not sustained: an error, p99
- *     over --sustain-p99 ms, or fewer than 95 % of the window's arrivals completed inside it;
+ *     over --sustain-p99 ms, or a throughput inside the window (warm-up arrivals' completions included)
+ *     under 95 % of the window's arrivals;
  *   - end-to-end latency at 50 %, 80 % and 100 % of that rate;
  *   - the batches the workers formed: `maskq_batch_size` scraped from every worker's /metrics
  *     before and after each load run.
@@ -33,41 +35,16 @@ import { join } from 'node:path';
 import { Detector } from '../packages/worker/src/detector/index.js';
 import { runAsyncOpenLoop } from './lib/async-loop.js';
 import { readProfiles, selfTimes, type SelfTime } from './lib/cpu-profile.js';
-import { fixtureImageNames, fixtureImagesDir } from './lib/fixtures.js';
+import { fixtureImageNames, fixtureImagesDir, loadFixtureBatchBodies } from './lib/fixtures.js';
 import type { LoadResult } from './lib/load-result.js';
 import { benchmarksDoc, resultsDir } from './lib/paths.js';
 import { histogramDelta, histogramDistribution, histogramSum, parseHistogram, scrape, type HistogramSnapshot } from './lib/prometheus.js';
 import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
 import { closedRun } from './lib/suite.js';
 import { completedRate, sustained } from './lib/sustain.js';
+import type { MultipartBody } from './lib/multipart.js';
+import { parsePipelineConfig, type PipelineConfig } from './lib/pipeline-config.js';
 import { checkMaskqPresent, checkRedis, startMaskq, type MaskqTarget } from './lib/targets.js';
-
-interface PipelineConfig {
-  key: string;
-  label: string;
-  workers: number;
-  batchMaxSize: number;
-  workerEnv: NodeJS.ProcessEnv;
-  /** async results: each job's SSE stream, or one GET /v1/events stream */
-  events: 'per-job' | 'stream';
-}
-
-function parseConfig(key: string, batch: number): PipelineConfig {
-  const match = /^(off|on)-(\d+)(-stream)?$/.exec(key);
-  if (!match) throw new Error(`--configs takes off-<workers> or on-<workers>, optionally with -stream, not ${key}`);
-  const events = match[3] ? 'stream' : 'per-job';
-  const batching = match[1] === 'on';
-  const workers = Number(match[2]);
-  if (!(workers >= 1)) throw new Error(`at least one worker: ${key}`);
-  const batchMaxSize = batching ? batch : 1;
-  const workerEnv: NodeJS.ProcessEnv = { BATCH_MAX_SIZE: String(batchMaxSize) };
-  // Two processes on 2 cores: one ONNX Runtime thread each, or they fight over the cores.
-  if (workers > 1) workerEnv.INTRA_OP_THREADS = '1';
-  const label =
-    `batch ${batching ? `≤${batch}` : 'off (1)'}, ${workers} worker${workers > 1 ? 's' : ''}${workers > 1 ? ' × 1 thread' : ''}` +
-    (events === 'stream' ? ', one event stream' : '');
-  return { key, label, workers, batchMaxSize, workerEnv, events };
-}
 
 interface Row {
   config: string;
@@ -133,6 +110,12 @@ async function measureCeiling(variant: CeilingVariant, seconds: number): Promise
   }
 }
 
+/** What each async submission of a configuration sends: one fixture, or several (POST /v1/jobs/batch). */
+function asyncSubmissions(config: PipelineConfig, target: MaskqTarget): { bodies: readonly MultipartBody[]; imagesPerRequest: number } {
+  const images = config.imagesPerRequest;
+  return { bodies: images > 1 ? loadFixtureBatchBodies(images) : target.bodies, imagesPerRequest: images };
+}
+
 function meanBatch(h: HistogramSnapshot): number {
   return h.count ? h.sum / h.count : Number.NaN;
 }
@@ -146,7 +129,7 @@ function distribution(h: HistogramSnapshot): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const batch = Number(args.get('batch') ?? 16);
-  const configs = (args.get('configs') ?? 'off-1,on-1,on-2,on-2-stream').split(',').map((k) => parseConfig(k.trim(), batch));
+  const configs = (args.get('configs') ?? 'off-1,on-1,on-2,on-2-stream').split(',').map((k) => parsePipelineConfig(k.trim(), batch));
   const clients = numberList(args.get('clients'), [4, 16]);
   const sustain = {
     from: Number(args.get('sustain-from') ?? 0.7),
@@ -203,7 +186,7 @@ async function main(): Promise<void> {
       }
       const asyncRun = async (rate: number, load: string): Promise<Row> => {
         const before = await batchSnapshot(target);
-        const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000, events: config.events });
+        const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, ...asyncSubmissions(config, target), rate, ...open, timeoutMs: 60_000, events: config.events });
         const row: Row = { config: config.label, load, result, batch: histogramDelta(await batchSnapshot(target), before) };
         const verdict = sustained(result, sustain.maxP99Ms);
         console.log(
@@ -248,7 +231,7 @@ async function main(): Promise<void> {
     const profArgs = (who: string) => ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, who)}`];
     const target = await startMaskq({ workers: bestConfig.workers, workerEnv: bestConfig.workerEnv, field: 'image', workerNodeArgs: profArgs('worker'), apiNodeArgs: profArgs('api') });
     try {
-      await runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies: target.bodies, rate, ...open, timeoutMs: 60_000, events: bestConfig.events });
+      await runAsyncOpenLoop({ baseUrl: target.baseUrl, ...asyncSubmissions(bestConfig, target), rate, ...open, timeoutMs: 60_000, events: bestConfig.events });
     } finally {
       await target.stop();
     }
@@ -341,9 +324,12 @@ async function main(): Promise<void> {
       `Closed loop: POST /v1/detect, ${closed.durationMs / 1000} s after ${closed.warmupMs / 1000} s warmup. Async: Poisson arrivals on`,
       `POST /v1/jobs, ${open.durationMs / 1000} s after ${open.warmupMs / 1000} s warmup, each job followed on its own SSE stream (keep-alive), or, in`,
       "the configurations marked \"one event stream\", on one `GET /v1/events` stream opened before the run for all jobs; latency from",
-      'the scheduled submit to the final state seen by the client. The highest sustained rate is found by raising the offered',
+      'the scheduled submit to the final state seen by the client. In the configurations marked "N images per submission" each',
+      'arrival is a POST /v1/jobs/batch of N fixtures (arrivals at the offered jobs/s ÷ N); its latency runs to the last of its N results,',
+      'and rates count images. The highest sustained rate is found by raising the offered',
       `rate from ${percent(sustain.from)} % of the library ceiling in steps of ${percent(sustain.step)} % until a step is not sustained (an error, p99 over`,
-      `${sustain.maxP99Ms} ms, or fewer than 95 % of the window's arrivals completed inside the window). At a sustained rate every arrival`,
+      `${sustain.maxP99Ms} ms, or fewer jobs completed inside the window than 95 % of its arrivals, completions of warm-up arrivals included so`,
+      'that latency alone does not count as falling behind: the backlog grew). At a sustained rate every arrival',
       'completed, so its completed jobs/s are the arrivals of the window. Batch sizes: `maskq_batch_size` from every',
       "worker's /metrics, before and after each row. Server CPU: API + workers (Redis not counted). ÷ ceiling: completed",
       "jobs/s over the library's best images/s below (Detector.detectBatch in one process, no API, no Redis, with its session in the",

@@ -166,6 +166,25 @@ export async function submitAndWaitOnStream(submit: HttpTarget, stream: Finished
 }
 
 /**
+ * POST /v1/jobs/batch, then each of its jobs' final events on the shared stream: undefined when
+ * every image was accepted and completed, else the first reason one was not.
+ */
+export async function submitBatchAndWaitOnStream(submit: HttpTarget, stream: FinishedJobsStream, body: MultipartBody, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const accepted = await submit.post(body);
+    if (accepted.status !== 202) throw new Error(`submit: HTTP ${accepted.status}`);
+    const { jobs } = JSON.parse(accepted.body.toString('utf8')) as { jobs?: Array<{ id?: string; error?: { code?: string } }> };
+    if (!jobs?.length) throw new Error('submit: no jobs in the answer');
+    // Every accepted image is waited for, so none of its events is left behind in the stream.
+    const statuses = await Promise.all(jobs.map((entry) => (entry.id ? stream.wait(entry.id, timeoutMs) : Promise.resolve(`refused (${entry.error?.code ?? 'no id'})`))));
+    const problem = statuses.find((status) => status !== 'completed');
+    return problem === undefined ? undefined : problem.startsWith('refused') ? `image ${problem}` : `job ${problem}`;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
  * Closed loop over the async API: each client submits POST /v1/jobs (202 + id), then waits on
  * the job's SSE stream; latency is submit → final state seen, the number a queue user feels.
  */
@@ -191,6 +210,28 @@ export interface AsyncOpenLoopOptions extends Omit<AsyncLoopOptions, 'concurrenc
   maxConnections?: number;
   /** how results are seen: each job's own SSE stream (default), or one GET /v1/events stream for all */
   events?: 'per-job' | 'stream';
+  /**
+   * Images per submission (default 1, POST /v1/jobs). More: POST /v1/jobs/batch at `rate` ÷ this
+   * many requests/s, with `bodies` carrying that many images each (loadFixtureBatchBodies), results
+   * on the one event stream; counts, rates and client CPU of the result are then per image, and a
+   * latency is that of a whole submission (until the last of its images finished).
+   */
+  imagesPerRequest?: number;
+}
+
+/** A run whose every submission carried `images` images, restated per image (an error counts each image of its submission; errorKinds stay per submission). */
+export function perImage(result: LoadResult, images: number): LoadResult {
+  if (images === 1) return result;
+  return {
+    ...result,
+    requests: result.requests * images,
+    errors: result.errors * images,
+    rps: result.rps * images,
+    clientCpuMsPerRequest: result.clientCpuMsPerRequest / images,
+    ...(result.offeredRate === undefined ? {} : { offeredRate: result.offeredRate * images }),
+    ...(result.arrivalRate === undefined ? {} : { arrivalRate: result.arrivalRate * images }),
+    imagesPerRequest: images,
+  };
 }
 
 /**
@@ -200,14 +241,22 @@ export interface AsyncOpenLoopOptions extends Omit<AsyncLoopOptions, 'concurrenc
  */
 export async function runAsyncOpenLoop(options: AsyncOpenLoopOptions): Promise<LoadResult> {
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const submit = new HttpTarget(new URL('/v1/jobs', options.baseUrl), { maxSockets: options.maxConnections ?? 256, timeoutMs });
+  const images = options.imagesPerRequest ?? 1;
+  if (!(Number.isInteger(images) && images >= 1)) throw new RangeError(`imagesPerRequest must be a whole number >= 1, not ${images}`);
+  if (images > 1 && options.events !== 'stream') throw new Error('batch submissions are followed on the one event stream (events: stream)');
+  const submit = new HttpTarget(new URL(images > 1 ? '/v1/jobs/batch' : '/v1/jobs', options.baseUrl), { maxSockets: options.maxConnections ?? 256, timeoutMs });
   const eventsAgent = new Agent({ keepAlive: true });
   const stream = options.events === 'stream' ? await FinishedJobsStream.open(options.baseUrl) : undefined;
   try {
-    const recorder = await driveSchedule(options, (body) =>
-      stream ? submitAndWaitOnStream(submit, stream, body, timeoutMs) : submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs),
+    const rate = options.rate / images;
+    const recorder = await driveSchedule({ ...options, rate }, (body) =>
+      !stream
+        ? submitAndWait(submit, eventsAgent, options.baseUrl, body, timeoutMs)
+        : images > 1
+          ? submitBatchAndWaitOnStream(submit, stream, body, timeoutMs)
+          : submitAndWaitOnStream(submit, stream, body, timeoutMs),
     );
-    return recorder.finish({ mode: 'async', offeredRate: options.rate });
+    return perImage(recorder.finish({ mode: 'async', offeredRate: rate }), images);
   } finally {
     stream?.close();
     submit.close();

@@ -11,7 +11,11 @@ export interface LoadResult {
   /** successful answers measured (closed loop: completed in the window; open loop: scheduled in it) */
   requests: number;
   errors: number;
-  /** successful answers completed inside the measured window, per second (achieved throughput) */
+  /**
+   * successful answers completed inside the measured window, per second (achieved throughput); in an
+   * open loop those of warm-up arrivals included, so that in a steady state it equals the arrival rate
+   * whatever the latency (only the window's own arrivals would fall short by rate × latency)
+   */
   rps: number;
   latency: LatencySummary;
   /** client process CPU (user + system) per request sent, ms: what the generator itself costs */
@@ -24,6 +28,8 @@ export interface LoadResult {
   errorKinds: Record<string, number>;
   /** open loop: requests scheduled inside the window, per second (the arrivals that actually came) */
   arrivalRate?: number;
+  /** set when each request carried several images: requests, errors and rates above count images */
+  imagesPerRequest?: number;
 }
 
 /** Collects per-request outcomes inside a measurement window. */
@@ -61,6 +67,11 @@ export class WindowRecorder {
   /** a good answer that arrived at `doneAt` after `latencyMs` */
   success(latencyMs: number, doneAt: number): void {
     this.latencies.push(latencyMs);
+    this.completion(doneAt);
+  }
+
+  /** a good answer to a request sent before the window (warm-up): counts only towards the window's throughput */
+  completion(doneAt: number): void {
     if (this.inWindow(doneAt)) this.completedInWindow++;
   }
 

@@ -80,13 +80,15 @@ export async function driveSchedule(options: ScheduleOptions, send: (body: Multi
     }
     const p = send(body)
       .then((problem) => {
-        // Counted by when it was scheduled: answers that come late still count, with their lateness.
-        if (!measured) return;
-        if (problem) recorder.error(problem);
-        else {
-          const doneAt = performance.now();
-          recorder.success(doneAt - from, doneAt);
+        const doneAt = performance.now();
+        // A warm-up arrival that completes inside the window is throughput of the window, nothing more.
+        if (!measured) {
+          if (!problem) recorder.completion(doneAt);
+          return;
         }
+        // Counted by when it was scheduled: answers that come late still count, with their lateness.
+        if (problem) recorder.error(problem);
+        else recorder.success(doneAt - from, doneAt);
       })
       .finally(() => inFlight.delete(p));
     inFlight.add(p);

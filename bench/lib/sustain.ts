@@ -12,7 +12,8 @@ export function completedRate(r: LoadResult): number {
 
 /**
  * undefined when an open-loop run kept up with its arrivals; otherwise why not: an error, p99 over
- * `maxP99Ms`, or fewer than 95 % of the window's arrivals completed inside it (the backlog grew).
+ * `maxP99Ms`, or a throughput inside the window (warm-up arrivals' completions included, so latency
+ * alone does not lower it) under 95 % of the window's arrival rate: the backlog grew.
  */
 export function sustained(r: LoadResult, maxP99Ms: number): string | undefined {
   if (r.errors > 0) return `${r.errors} errors`;

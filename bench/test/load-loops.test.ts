@@ -5,7 +5,7 @@ import { runClosedLoop } from '../lib/closed-loop.js';
 import { buildMultipartBody } from '../lib/multipart.js';
 import { runOpenLoop } from '../lib/open-loop.js';
 
-// A real HTTP server: answers success for file names it likes, 500 for `bad.jpg`, after `delay` ms.
+// A real HTTP server: answers success for file names it likes, 500 for `bad.jpg`, after 20 ms (300 for `slow.jpg`).
 const seen = new Map<string, number>();
 let server: Server;
 let url: string;
@@ -20,7 +20,7 @@ beforeAll(async () => {
       setTimeout(() => {
         res.writeHead(name === 'bad.jpg' ? 500 : 200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ success: name !== 'bad.jpg' }));
-      }, 20);
+      }, name === 'slow.jpg' ? 300 : 20);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -61,5 +61,17 @@ describe('open loop', () => {
     // the server holds each answer 20 ms; timers may fire a millisecond or two early
     expect(r.latency.min, detail).toBeGreaterThanOrEqual(17);
     expect(r.sendLagP99Ms).toBeDefined();
+  });
+
+  it('counts the throughput of the window whatever the latency: a slow steady server keeps up with its arrivals', async () => {
+    // 300 ms per answer at 50/s: in a steady state 50 answers/s complete, though the last 300 ms of
+    // the window's own arrivals complete after it (the warm-up's arrivals make up for them).
+    const r = await runOpenLoop({ url, bodies: [body('slow.jpg')], rate: 50, durationMs: 1000, warmupMs: 500, arrival: 'uniform' });
+    const detail = JSON.stringify(r);
+    expect(r.errors, detail).toBe(0);
+    expect(r.requests, detail).toBe(50);
+    expect(r.latency.min, detail).toBeGreaterThanOrEqual(297);
+    expect(r.rps, detail).toBeGreaterThanOrEqual(46);
+    expect(r.rps, detail).toBeLessThanOrEqual(52);
   });
 });

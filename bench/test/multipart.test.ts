@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixtureImagesDir, loadFixtureBodies } from '../lib/fixtures.js';
+import { fixtureImageNames, fixtureImagesDir, loadFixtureBatchBodies, loadFixtureBodies } from '../lib/fixtures.js';
 import { buildMultipartBody } from '../lib/multipart.js';
 
 /** Parses with the runtime's own multipart parser (undici's Response.formData). */
@@ -36,5 +36,22 @@ describe('buildMultipartBody', () => {
     const file = form.get('file') as File;
     expect(file.type).toBe('image/png');
     expect(Buffer.from(await file.arrayBuffer())).toEqual(readFileSync(join(fixtureImagesDir, 'mask_08.png')));
+  });
+
+  it('builds batch bodies of N fixtures in field "images", each fixture equally often', async () => {
+    const names = fixtureImageNames();
+    const bodies = loadFixtureBatchBodies(4);
+    expect(bodies).toHaveLength(names.length);
+    const seen = new Map<string, number>();
+    for (const [i, built] of bodies.entries()) {
+      const files = (await parse(built.body, built.contentType)).getAll('images') as File[];
+      // Body i carries fixtures i, i+1, i+2, i+3 (wrapping round).
+      expect(files.map((f) => f.name)).toEqual([0, 1, 2, 3].map((k) => names[(i + k) % names.length]));
+      for (const f of files) seen.set(f.name, (seen.get(f.name) ?? 0) + 1);
+    }
+    expect([...seen.values()].every((count) => count === 4)).toBe(true);
+    const last = (await parse(bodies.at(-1)!.body, bodies.at(-1)!.contentType)).getAll('images') as File[];
+    expect(Buffer.from(await last[1]!.arrayBuffer())).toEqual(readFileSync(join(fixtureImagesDir, names[0]!)));
+    expect(() => loadFixtureBatchBodies(0)).toThrow(RangeError);
   });
 });

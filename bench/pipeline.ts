@@ -184,9 +184,10 @@ async function main(): Promise<void> {
         const result = await closedRun(target, c, closed);
         rows.push({ config: config.label, load: `closed, ${c} clients (sync)`, result, batch: histogramDelta(await batchSnapshot(target), before) });
       }
+      const submissions = asyncSubmissions(config, target);
       const asyncRun = async (rate: number, load: string): Promise<Row> => {
         const before = await batchSnapshot(target);
-        const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, ...asyncSubmissions(config, target), rate, ...open, timeoutMs: 60_000, events: config.events });
+        const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, ...submissions, rate, ...open, timeoutMs: 60_000, events: config.events });
         const row: Row = { config: config.label, load, result, batch: histogramDelta(await batchSnapshot(target), before) };
         const verdict = sustained(result, sustain.maxP99Ms);
         console.log(

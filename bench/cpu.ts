@@ -114,6 +114,8 @@ async function main(): Promise<void> {
   const syncBatch = Number(args.get('batch') ?? 2);
   const asyncBatch = Number(args.get('async-batch') ?? 16);
   const eventModes = (args.get('events') ?? 'per-job,stream').split(',').map((m) => parseEventMode(m.trim()));
+  // Batch bodies built once per size, not for every run.
+  const batchBodies = new Map(eventModes.filter((m) => m.imagesPerRequest > 1).map((m) => [m.imagesPerRequest, loadFixtureBatchBodies(m.imagesPerRequest)]));
   const repeat = Number(args.get('repeat') ?? 1);
   checkMaskqPresent();
   await checkRedis();
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
           for (let i = 0; i < repeat; i++) {
             for (const { events, imagesPerRequest, load: how } of eventModes) {
               const load = `async, ${rate}/s (${how})`;
-              const bodies = imagesPerRequest > 1 ? loadFixtureBatchBodies(imagesPerRequest) : target.bodies;
+              const bodies = batchBodies.get(imagesPerRequest) ?? target.bodies;
               const row = await measure(target, redis, load, batch, () => runAsyncOpenLoop({ baseUrl: target.baseUrl, bodies, rate, durationMs, warmupMs: 0, events, imagesPerRequest }));
               runs.set(load, [...(runs.get(load) ?? []), row]);
             }

@@ -6,23 +6,28 @@
  *                       [--warmup 2] [--open-duration 8] [--ceiling-seconds 8]
  *                       [--sustain-from 0.7] [--sustain-step 0.05] [--sustain-p99 2000] [--passes 1] [--profile]
  *
- * Configurations `off|on-<workers>[-stream[-b<N>]]`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch),
+ * Configurations `off|on[<max>]-<workers>[-stream[-b<N>]]`: batching off (BATCH_MAX_SIZE=1) or on (BATCH_MAX_SIZE=--batch, or <max>),
  * 1 or more worker processes (INTRA_OP_THREADS=1 each when more than one); async results followed on
  * each job's own SSE stream, or with `-stream` on one `GET /v1/events` stream for all jobs; with `-b<N>`
  * each async submission is a POST /v1/jobs/batch of N images (rates still count images). For each:
  *   - closed loop on POST /v1/detect at each client count;
  *   - the highest sustainable async rate: open loop (Poisson) on POST /v1/jobs, each job followed on
  *     SSE to its result (latency from the scheduled submit to the result seen), at rising fractions
- *     of the ceiling (--sustain-from, --sustain-step) until a rate is not sustained: an error, p99
+ *     of the ceiling (--sustain-from, --sustain-step) until a rate is not sustained (when the first is not: down in
+ *     double steps to one that is, then the single step above it): an error, p99
  *     over --sustain-p99 ms, or a throughput inside the window (warm-up arrivals' completions included)
  *     under 95 % of the window's arrivals;
  *   - end-to-end latency at 50 %, 80 % and 100 % of that rate;
  *   - the batches the workers formed: `maskq_batch_size` scraped from every worker's /metrics
  *     before and after each load run.
  * --passes N runs the configurations N times, every other pass in reverse order: on a shared machine
- * whichever runs first tends to do better, and alternating the order shows how much.
+ * whichever runs first tends to do better, and alternating the order shows how much; the report then gives
+ * each configuration's median over its passes.
  * The ceiling: Detector.detectBatch over the 19 fixtures in this process (no API, no Redis), with the session in
- * the calling thread (batches of 1 and of --batch) and on one inference thread per core; the best counts.
+ * the calling thread (batches of 1 and of --batch) and on one inference thread per core, measured before the
+ * first configuration, between every two (batches of --batch only) and after the last. Each search steps
+ * through fractions of the library measured just before it, and is divided by the better of the library
+ * measured on either side of it ("next to it": the host's speed drifts) and by the best of the whole run.
  * --profile: after the measured runs, the configuration with the highest sustained rate runs once more at that
  * rate with API and workers under `node --cpu-prof` (a node flag: NODE_OPTIONS refuses it), so profiling never
  * slows a measured row; the top self-time
@@ -40,14 +45,17 @@ import type { LoadResult } from './lib/load-result.js';
 import { benchmarksDoc, resultsDir } from './lib/paths.js';
 import { histogramDelta, histogramDistribution, histogramSum, parseHistogram, scrape, type HistogramSnapshot } from './lib/prometheus.js';
 import { fmt, machineInfo, markdownTable, numberList, parseArgs, writeDocSection, writeJson } from './lib/report.js';
+import { bestAt, ceilingNextTo, type CeilingPoint } from './lib/ceilings.js';
 import { closedRun } from './lib/suite.js';
-import { completedRate, sustained } from './lib/sustain.js';
+import { completedRate, passMedians, sustained } from './lib/sustain.js';
 import type { MultipartBody } from './lib/multipart.js';
 import { parsePipelineConfig, type PipelineConfig } from './lib/pipeline-config.js';
 import { checkMaskqPresent, checkRedis, startMaskq, type MaskqTarget } from './lib/targets.js';
 
 interface Row {
   config: string;
+  /** which of the run's configuration passes (0-based): where its library ceiling is */
+  runIndex: number;
   load: string;
   result: LoadResult;
   batch: HistogramSnapshot;
@@ -59,6 +67,9 @@ interface Search {
   config: string;
   /** the configuration's key (off-1, on-2-stream, ...) */
   key: string;
+  runIndex: number;
+  /** the library images/s measured just before this search, whose fractions it stepped through */
+  searchCeiling: number;
   steps: Row[];
   /** the highest offered rate that was sustained */
   best: Row | undefined;
@@ -67,6 +78,11 @@ interface Search {
 async function batchSnapshot(target: MaskqTarget): Promise<HistogramSnapshot> {
   const texts = await Promise.all(target.workerMetricsUrls.map(scrape));
   return histogramSum(texts.map((t) => parseHistogram(t, 'maskq_batch_size')));
+}
+
+interface CeilingMeasurement extends CeilingVariant, CeilingPoint {
+  images: number;
+  when: string;
 }
 
 interface CeilingVariant {
@@ -152,43 +168,49 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   console.log(`load average at start: ${machine.loadavg1m.toFixed(2)}`);
 
-  // The library is measured before and after the pipeline runs, and the ratios divide by its best: a
+  // The library is measured before the first configuration, between every two and after the last
+  // (slot i: just before run i). This host's speed drifts by a third within half an hour, so each
+  // search is also set against the library measured on either side of it ("next to it"), the better of
+  // the two; and against the best of the whole run, the stricter figure. Never against a lower one: a
   // ceiling measured while the machine was busier would flatter the pipeline.
-  const ceilings: Array<Awaited<ReturnType<typeof measureCeiling>> & { when: 'before' | 'after' }> = [];
-  const measureCeilings = async (when: 'before' | 'after') => {
+  const ceilings: CeilingMeasurement[] = [];
+  const allVariants: CeilingVariant[] = [
+    ...[...new Set([1, batch])].map((maxBatchSize) => ({ maxBatchSize, inferenceThreads: 0 })),
+    { maxBatchSize: batch, inferenceThreads: availableParallelism() },
+  ];
+  // Between runs only the variants that can be the best (batches of 1 never were).
+  const bracketVariants = allVariants.filter((v) => v.maxBatchSize === batch);
+  const measureCeilings = async (slot: number) => {
+    const when = slot === 0 ? 'before the pipeline runs' : slot === runs.length ? 'after the pipeline runs' : `between runs ${slot} and ${slot + 1}`;
     console.log(`ceiling (${when}): Detector.detectBatch over the fixtures, in this process...`);
-    const variants: CeilingVariant[] = [
-      ...[...new Set([1, batch])].map((maxBatchSize) => ({ maxBatchSize, inferenceThreads: 0 })),
-      { maxBatchSize: batch, inferenceThreads: availableParallelism() },
-    ];
-    for (const variant of variants) {
+    for (const variant of slot === 0 || slot === runs.length ? allVariants : bracketVariants) {
       const c = await measureCeiling(variant, ceilingSeconds);
       console.log(`  detectBatch (${ceilingLabel(variant)}): ${c.imagesPerSecond.toFixed(1)} images/s`);
-      ceilings.push({ ...c, when });
+      ceilings.push({ ...c, when, slot });
     }
   };
-  await measureCeilings('before');
-  // The sustained-rate search steps through fractions of the ceiling known so far.
-  const searchCeiling = Math.max(...ceilings.map((c) => c.imagesPerSecond));
 
   const rows: Row[] = [];
   const searches: Search[] = [];
   let profileTop: Array<{ file: string; top: SelfTime[] }> = [];
   let profiledLabel = '';
-  for (const config of runs) {
+  for (const [runIndex, config] of runs.entries()) {
+    await measureCeilings(runIndex);
+    // The sustained-rate search steps through fractions of the library measured just before it.
+    const searchCeiling = bestAt(ceilings, runIndex);
     console.log(`${config.label}: starting API + ${config.workers} worker(s)...`);
     const target = await startMaskq({ workers: config.workers, workerEnv: config.workerEnv, field: 'image' });
     try {
       for (const c of clients) {
         const before = await batchSnapshot(target);
         const result = await closedRun(target, c, closed);
-        rows.push({ config: config.label, load: `closed, ${c} clients (sync)`, result, batch: histogramDelta(await batchSnapshot(target), before) });
+        rows.push({ config: config.label, runIndex, load: `closed, ${c} clients (sync)`, result, batch: histogramDelta(await batchSnapshot(target), before) });
       }
       const submissions = asyncSubmissions(config, target);
       const asyncRun = async (rate: number, load: string): Promise<Row> => {
         const before = await batchSnapshot(target);
         const result = await runAsyncOpenLoop({ baseUrl: target.baseUrl, ...submissions, rate, ...open, timeoutMs: 60_000, events: config.events });
-        const row: Row = { config: config.label, load, result, batch: histogramDelta(await batchSnapshot(target), before) };
+        const row: Row = { config: config.label, runIndex, load, result, batch: histogramDelta(await batchSnapshot(target), before) };
         const verdict = sustained(result, sustain.maxP99Ms);
         console.log(
           `  async ${rate.toFixed(1)}/s offered (${percent(rate / searchCeiling)} % of ceiling): ${completedRate(result).toFixed(1)} jobs/s, ` +
@@ -208,9 +230,16 @@ async function main(): Promise<void> {
       for (let fraction = sustain.from - 2 * sustain.step; !best && fraction > 0.05; fraction -= 2 * sustain.step) {
         const row = await asyncRun(searchCeiling * fraction, `search: ${percent(fraction)} % of ceiling`);
         steps.push(row);
-        if (row.verdict === 'sustained') best = row;
+        if (row.verdict === 'sustained') {
+          best = row;
+          // Down in double steps, so the single step between this one and the failed one above is still open.
+          const between = fraction + sustain.step;
+          const up = await asyncRun(searchCeiling * between, `search: ${percent(between)} % of ceiling`);
+          steps.push(up);
+          if (up.verdict === 'sustained') best = up;
+        }
       }
-      searches.push({ config: config.label, key: config.key, steps, best });
+      searches.push({ config: config.label, key: config.key, runIndex, searchCeiling, steps, best });
       if (best) {
         const top = best.result.offeredRate ?? 0;
         for (const share of [0.5, 0.8, 1]) {
@@ -245,8 +274,9 @@ async function main(): Promise<void> {
     rmSync(profileDir, { recursive: true, force: true });
   }
 
-  await measureCeilings('after');
+  await measureCeilings(runs.length);
   const ceiling = Math.max(...ceilings.map((c) => c.imagesPerSecond));
+  const nextTo = (runIndex: number): number => ceilingNextTo(ceilings, runIndex);
 
   const table = markdownTable(
     ['configuration', 'load', 'completed jobs/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'server CPU ms/job', 'mean batch', 'batches (size: count)', '÷ ceiling'],
@@ -261,7 +291,7 @@ async function main(): Promise<void> {
       fmt(r.result.serverCpuMsPerRequest ?? Number.NaN),
       fmt(meanBatch(r.batch), 2),
       distribution(r.batch),
-      `${fmt((100 * completedRate(r.result)) / ceiling, 0)} %`,
+      `${fmt((100 * completedRate(r.result)) / nextTo(r.runIndex), 0)} %`,
     ]),
   );
   const searchTable = markdownTable(
@@ -269,7 +299,7 @@ async function main(): Promise<void> {
     searches.flatMap((search) =>
       search.steps.map((r) => [
         search.config,
-        `${fmt(r.result.offeredRate ?? Number.NaN)} (${percent((r.result.offeredRate ?? Number.NaN) / searchCeiling)} %)`,
+        `${fmt(r.result.offeredRate ?? Number.NaN)} (${percent((r.result.offeredRate ?? Number.NaN) / search.searchCeiling)} %)`,
         fmt(r.result.arrivalRate ?? Number.NaN),
         fmt(r.result.rps),
         fmt(r.result.latency.p50, 0),
@@ -280,19 +310,37 @@ async function main(): Promise<void> {
     ),
   );
   const headline = markdownTable(
-    ['configuration', 'highest sustained async rate (jobs/s)', 'library ceiling (images/s)', 'pipeline ÷ library'],
+    ['configuration', 'highest sustained async rate (jobs/s)', 'library next to it (images/s)', 'pipeline ÷ library next to it', `÷ best library of the run (${fmt(ceiling)})`],
     searches.map((search) => [
       search.config,
       search.best ? fmt(completedRate(search.best.result)) : 'none',
-      fmt(ceiling),
-      search.best ? `**${fmt(completedRate(search.best.result) / ceiling, 2)}×**` : '–',
+      fmt(nextTo(search.runIndex)),
+      search.best ? `**${fmt(completedRate(search.best.result) / nextTo(search.runIndex), 2)}×**` : '–',
+      search.best ? `${fmt(completedRate(search.best.result) / ceiling, 2)}×` : '–',
     ]),
   );
+  // With several passes, the figure to quote: each configuration's median over its passes.
+  const rateOf = (search: Search): number | undefined => (search.best ? completedRate(search.best.result) : undefined);
+  const medians = passMedians(searches.map((search) => ({ key: search.key, rate: rateOf(search) })));
+  const localRatios = passMedians(searches.map((search) => ({ key: search.key, rate: (rateOf(search) ?? 0) / nextTo(search.runIndex) })));
+  const medianTable =
+    passes > 1
+      ? markdownTable(
+          ['configuration', 'highest sustained rate in each pass (jobs/s)', '÷ library next to it, each pass', `median of ${passes} passes ÷ library next to it`, `median jobs/s ÷ best library of the run (${fmt(ceiling)})`],
+          medians.map((m, i) => [
+            configs.find((c) => c.key === m.key)?.label ?? m.key,
+            m.rates.map((r) => fmt(r)).join(', '),
+            (localRatios[i]?.rates ?? []).map((r) => `${fmt(r, 2)}×`).join(', '),
+            `**${fmt(localRatios[i]?.median ?? Number.NaN, 2)}×**`,
+            `${fmt(m.median / ceiling, 2)}×`,
+          ]),
+        )
+      : '';
   const ceilingTable = markdownTable(
     ['library alone (one process)', 'measured', 'images/s'],
-    ceilings.map((c) => [`Detector.detectBatch, 19 fixtures, ${ceilingLabel(c)}`, `${c.when} the pipeline runs`, fmt(c.imagesPerSecond)]),
+    ceilings.map((c) => [`Detector.detectBatch, 19 fixtures, ${ceilingLabel(c)}`, c.when, fmt(c.imagesPerSecond)]),
   );
-  console.log(`\n${ceilingTable}\n\n${headline}\n\n${searchTable}\n\n${table}\n`);
+  console.log(`\n${ceilingTable}\n\n${headline}\n\n${medianTable ? `${medianTable}\n\n` : ''}${searchTable}\n\n${table}\n`);
   const profileText = profileTop.flatMap(({ file, top }) => [
     '',
     `\`${file}\` (${profiledLabel}, main thread, top self time; wall-clock samples, idle included):`,
@@ -307,6 +355,7 @@ async function main(): Promise<void> {
   writeJson(join(resultsDir, 'pipeline.json'), {
     machine,
     settings: { configs, clients, sustain, closed, open, batch, ceilingSeconds, passes },
+    medians: medians.map((m, i) => ({ ...m, ratiosNextToLibrary: localRatios[i]?.rates, medianRatioNextToLibrary: localRatios[i]?.median })),
     searches: searches.map((x) => ({ config: x.config, best: x.best?.result.offeredRate, steps: x.steps.map((r) => ({ offered: r.result.offeredRate, verdict: r.verdict, result: r.result })) })),
     ceilings,
     rows: rows.map((r) => ({ ...r, meanBatch: meanBatch(r.batch), batchDistribution: histogramDistribution(r.batch) })),
@@ -328,14 +377,15 @@ async function main(): Promise<void> {
       'the scheduled submit to the final state seen by the client. In the configurations marked "N images per submission" each',
       'arrival is a POST /v1/jobs/batch of N fixtures (arrivals at the offered jobs/s ÷ N); its latency runs to the last of its N results,',
       'and rates count images. The highest sustained rate is found by raising the offered',
-      `rate from ${percent(sustain.from)} % of the library ceiling in steps of ${percent(sustain.step)} % until a step is not sustained (an error, p99 over`,
+      `rate from ${percent(sustain.from)} % of the library measured just before it in steps of ${percent(sustain.step)} % until a step is not sustained (if the first is not: down in double steps to one that is, then the step above it; not sustained: an error, p99 over`,
       `${sustain.maxP99Ms} ms, or fewer jobs completed inside the window than 95 % of its arrivals, completions of warm-up arrivals included so`,
       'that latency alone does not count as falling behind: the backlog grew). At a sustained rate every arrival',
       'completed, so its completed jobs/s are the arrivals of the window. Batch sizes: `maskq_batch_size` from every',
-      "worker's /metrics, before and after each row. Server CPU: API + workers (Redis not counted). ÷ ceiling: completed",
-      "jobs/s over the library's best images/s below (Detector.detectBatch in one process, no API, no Redis, with its session in the",
-      'calling thread and with one inference thread per core, each measured before and after the pipeline runs; the highest of them',
-      'counts; the search steps through fractions of the best measured before).',
+      "worker's /metrics, before and after each row. Server CPU: API + workers (Redis not counted). The library alone",
+      '(Detector.detectBatch in one process, no API, no Redis, with its session in the calling thread and with one inference thread',
+      'per core) is measured before the first configuration, between every two and after the last, because this host\'s speed',
+      'drifts: each configuration is divided by the library "next to it" (the best variant measured just before or just after it) and',
+      'by the best of the whole run (stricter: the fastest moment of the host); ÷ ceiling in the last table is against the library next to it.',
       '',
       ceilingTable,
       '',
@@ -343,6 +393,7 @@ async function main(): Promise<void> {
       '',
       headline,
       '',
+      ...(medianTable ? ['Each configuration over its passes (the figure to quote: one pass can fall at its first step to another tenant\'s burst):', '', medianTable, ''] : []),
       'The search, step by step:',
       '',
       searchTable,

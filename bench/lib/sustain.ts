@@ -1,4 +1,5 @@
 import type { LoadResult } from './load-result.js';
+import { median } from './stats.js';
 
 /**
  * Jobs/s of a load run. For an open-loop run in which every arrival completed, the arrivals of the
@@ -20,4 +21,27 @@ export function sustained(r: LoadResult, maxP99Ms: number): string | undefined {
   if (r.latency.p99 > maxP99Ms) return `p99 ${r.latency.p99.toFixed(0)} ms > ${maxP99Ms} ms`;
   if (r.arrivalRate !== undefined && r.rps < 0.95 * r.arrivalRate) return `completed ${r.rps.toFixed(1)}/s < 95 % of ${r.arrivalRate.toFixed(1)}/s arrivals`;
   return undefined;
+}
+
+/** One configuration's highest sustained rate in every pass, and their median. */
+export interface PassSummary {
+  key: string;
+  /** jobs/s per pass, in pass order; 0 for a pass in which no rate was sustained */
+  rates: number[];
+  median: number;
+}
+
+/**
+ * Groups the searches of several passes by configuration key (in first-seen order) and takes the
+ * median of each one's highest sustained rates: on a shared machine one pass can fall at its first
+ * step to another tenant's burst, and the median of three is not moved by one such pass.
+ */
+export function passMedians(searches: ReadonlyArray<{ key: string; rate: number | undefined }>): PassSummary[] {
+  const byKey = new Map<string, number[]>();
+  for (const { key, rate } of searches) {
+    const rates = byKey.get(key) ?? [];
+    rates.push(rate ?? 0);
+    byKey.set(key, rates);
+  }
+  return [...byKey.entries()].map(([key, rates]) => ({ key, rates, median: median(rates) }));
 }

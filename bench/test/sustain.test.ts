@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../lib/load-result.js';
-import { completedRate, sustained } from '../lib/sustain.js';
+import { completedRate, passMedians, sustained } from '../lib/sustain.js';
 
 const run = (over: Partial<LoadResult>): LoadResult => ({
   mode: 'async',
@@ -28,5 +28,23 @@ describe('sustained open-loop rate', () => {
     expect(sustained(run({ latency: { ...run({}).latency, p99: 2500 } }), 2000)).toMatch(/^p99 2500 ms > 2000 ms/);
     expect(sustained(run({ rps: 50 }), 2000)).toMatch(/completed 50.0\/s < 95 % of 60.0\/s arrivals/);
     expect(sustained(run({ rps: 57.1 }), 2000)).toBeUndefined();
+  });
+});
+
+describe('highest sustained rates over passes', () => {
+  it('takes the median of each configuration over its passes, a pass with none counting as 0', () => {
+    const summary = passMedians([
+      { key: 'on-2', rate: 80 },
+      { key: 'on-2-stream', rate: 90 },
+      { key: 'on-2-stream', rate: 60 },
+      { key: 'on-2', rate: 70 },
+      { key: 'on-2', rate: undefined },
+      { key: 'on-2-stream', rate: 88 },
+    ]);
+    expect(summary).toEqual([
+      { key: 'on-2', rates: [80, 70, 0], median: 70 },
+      { key: 'on-2-stream', rates: [90, 60, 88], median: 88 },
+    ]);
+    expect(passMedians([{ key: 'a', rate: 10 }, { key: 'a', rate: 20 }])[0]?.median).toBe(15);
   });
 });

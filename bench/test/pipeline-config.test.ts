@@ -14,10 +14,20 @@ describe('bench:pipeline configuration keys', () => {
     expect(parsePipelineConfig('on-2-stream', 16).label).toBe('batch ≤16, 2 workers × 1 thread, one event stream');
   });
 
+  it('takes a batch cap for one configuration, whatever --batch says', () => {
+    const capped = parsePipelineConfig('on4-2-stream-b8', 16);
+    expect(capped).toMatchObject({ workers: 2, batchMaxSize: 4, imagesPerRequest: 8 });
+    expect(capped.workerEnv).toEqual({ BATCH_MAX_SIZE: '4', INTRA_OP_THREADS: '1' });
+    expect(capped.label).toBe('batch ≤4, 2 workers × 1 thread, one event stream, 8 images per submission');
+    expect(parsePipelineConfig('on-2', 8).batchMaxSize).toBe(8);
+  });
+
   it('refuses keys it cannot run', () => {
     expect(() => parsePipelineConfig('on-2-b8', 16)).toThrow(/event stream/);
     expect(() => parsePipelineConfig('on-0', 16)).toThrow(/at least one worker/);
     expect(() => parsePipelineConfig('on-2-stream-b0', 16)).toThrow(/at least one image/);
     expect(() => parsePipelineConfig('fast', 16)).toThrow(/--configs takes/);
+    expect(() => parsePipelineConfig('on0-2', 16)).toThrow(/at least one job/);
+    expect(() => parsePipelineConfig('off4-2', 16)).toThrow(/--configs takes/);
   });
 });

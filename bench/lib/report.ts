@@ -47,14 +47,33 @@ export function writeJson(file: string, value: unknown): void {
 /** Where a number was measured: results are only comparable on the same machine and load. */
 export function machineInfo(): { cpus: number; cpuModel: string; node: string; loadavg1m: number; date: string } {
   const list = cpus();
-  const isa = vectorIsa();
+  const details = [cpuSignature(readCpuinfo()), vectorIsa()].filter(Boolean);
   return {
     cpus: list.length,
-    cpuModel: `${list[0]?.model ?? 'unknown'}${isa ? ` (${isa})` : ''}`,
+    cpuModel: `${list[0]?.model ?? 'unknown'}${details.length ? ` (${details.join(', ')})` : ''}`,
     node: process.version,
     loadavg1m: loadavg()[0] ?? 0,
     date: new Date().toISOString(),
   };
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `family 26 model 2` from /proc/cpuinfo text: virtual machines often name every AMD host
+ * "AMD EPYC", and two such hosts here differed by ~45 % in inference speed (family 26 is Zen 5).
+ */
+export function cpuSignature(cpuinfo: string): string | undefined {
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(\\d+)\\s*$`, 'm').exec(cpuinfo)?.[1];
+  const family = field('cpu family');
+  const model = field('model');
+  return family === undefined ? undefined : `family ${family}${model === undefined ? '' : ` model ${model}`}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { arrivalSchedule, seededRandom } from '../lib/open-loop.js';
-import { parseArgs, replaceSection } from '../lib/report.js';
+import { cpuSignature, parseArgs, replaceSection } from '../lib/report.js';
 
 describe('replaceSection', () => {
   it('replaces only the marked section and keeps the rest', () => {
@@ -39,5 +39,14 @@ describe('parseArgs', () => {
     const args = parseArgs(['--only', 'seed', '--runs=2', '--async', '--clients', '4,16']);
     expect(Object.fromEntries(args)).toEqual({ only: 'seed', runs: '2', async: 'true', clients: '4,16' });
     expect(() => parseArgs(['seed'])).toThrow(/unexpected/);
+  });
+});
+
+describe('cpuSignature', () => {
+  it('names the CPU family and model of the first processor in /proc/cpuinfo', () => {
+    const cpuinfo = ['processor\t: 0', 'vendor_id\t: AuthenticAMD', 'cpu family\t: 26', 'model\t\t: 2', 'model name\t: AMD EPYC', 'stepping\t: 1', '', 'processor\t: 1', 'cpu family\t: 26', 'model\t\t: 2'].join('\n');
+    expect(cpuSignature(cpuinfo)).toBe('family 26 model 2');
+    expect(cpuSignature('cpu family\t: 25\n')).toBe('family 25');
+    expect(cpuSignature('')).toBeUndefined();
   });
 });

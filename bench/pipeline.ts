@@ -321,16 +321,16 @@ async function main(): Promise<void> {
   );
   // With several passes, the figure to quote: each configuration's median over its passes.
   const rateOf = (search: Search): number | undefined => (search.best ? completedRate(search.best.result) : undefined);
-  const medians = passMedians(searches.map((search) => ({ key: search.key, rate: rateOf(search) })));
-  const localRatios = passMedians(searches.map((search) => ({ key: search.key, rate: (rateOf(search) ?? 0) / nextTo(search.runIndex) })));
+  const medians = passMedians(searches.map((search) => ({ key: search.key, value: rateOf(search) })));
+  const localRatios = passMedians(searches.map((search) => ({ key: search.key, value: (rateOf(search) ?? 0) / nextTo(search.runIndex) })));
   const medianTable =
     passes > 1
       ? markdownTable(
           ['configuration', 'highest sustained rate in each pass (jobs/s)', '÷ library next to it, each pass', `median of ${passes} passes ÷ library next to it`, `median jobs/s ÷ best library of the run (${fmt(ceiling)})`],
           medians.map((m, i) => [
             configs.find((c) => c.key === m.key)?.label ?? m.key,
-            m.rates.map((r) => fmt(r)).join(', '),
-            (localRatios[i]?.rates ?? []).map((r) => `${fmt(r, 2)}×`).join(', '),
+            m.values.map((r) => fmt(r)).join(', '),
+            (localRatios[i]?.values ?? []).map((r) => `${fmt(r, 2)}×`).join(', '),
             `**${fmt(localRatios[i]?.median ?? Number.NaN, 2)}×**`,
             `${fmt(m.median / ceiling, 2)}×`,
           ]),
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
   writeJson(join(resultsDir, 'pipeline.json'), {
     machine,
     settings: { configs, clients, sustain, closed, open, batch, ceilingSeconds, passes },
-    medians: medians.map((m, i) => ({ ...m, ratiosNextToLibrary: localRatios[i]?.rates, medianRatioNextToLibrary: localRatios[i]?.median })),
+    medians: medians.map((m, i) => ({ ...m, ratiosNextToLibrary: localRatios[i]?.values, medianRatioNextToLibrary: localRatios[i]?.median })),
     searches: searches.map((x) => ({ config: x.config, best: x.best?.result.offeredRate, steps: x.steps.map((r) => ({ offered: r.result.offeredRate, verdict: r.verdict, result: r.result })) })),
     ceilings,
     rows: rows.map((r) => ({ ...r, meanBatch: meanBatch(r.batch), batchDistribution: histogramDistribution(r.batch) })),

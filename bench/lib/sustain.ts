@@ -23,25 +23,25 @@ export function sustained(r: LoadResult, maxP99Ms: number): string | undefined {
   return undefined;
 }
 
-/** One configuration's highest sustained rate in every pass, and their median. */
+/** One configuration's figure (a highest sustained rate, or a ratio) in every pass, and their median. */
 export interface PassSummary {
   key: string;
-  /** jobs/s per pass, in pass order; 0 for a pass in which no rate was sustained */
-  rates: number[];
+  /** one per pass, in pass order; 0 for a pass in which no rate was sustained */
+  values: number[];
   median: number;
 }
 
 /**
- * Groups the searches of several passes by configuration key (in first-seen order) and takes the
- * median of each one's highest sustained rates: on a shared machine one pass can fall at its first
- * step to another tenant's burst, and the median of three is not moved by one such pass.
+ * Groups the figures of several passes by configuration key (in first-seen order) and takes the
+ * median of each: on a shared machine one pass can fall at its first step to another tenant's
+ * burst, and the median of three is not moved by one such pass.
  */
-export function passMedians(searches: ReadonlyArray<{ key: string; rate: number | undefined }>): PassSummary[] {
+export function passMedians(searches: ReadonlyArray<{ key: string; value: number | undefined }>): PassSummary[] {
   const byKey = new Map<string, number[]>();
-  for (const { key, rate } of searches) {
-    const rates = byKey.get(key) ?? [];
-    rates.push(rate ?? 0);
-    byKey.set(key, rates);
+  for (const { key, value } of searches) {
+    const values = byKey.get(key) ?? [];
+    values.push(value ?? 0);
+    byKey.set(key, values);
   }
-  return [...byKey.entries()].map(([key, rates]) => ({ key, rates, median: median(rates) }));
+  return [...byKey.entries()].map(([key, values]) => ({ key, values, median: median(values) }));
 }

@@ -34,17 +34,17 @@ describe('sustained open-loop rate', () => {
 describe('highest sustained rates over passes', () => {
   it('takes the median of each configuration over its passes, a pass with none counting as 0', () => {
     const summary = passMedians([
-      { key: 'on-2', rate: 80 },
-      { key: 'on-2-stream', rate: 90 },
-      { key: 'on-2-stream', rate: 60 },
-      { key: 'on-2', rate: 70 },
-      { key: 'on-2', rate: undefined },
-      { key: 'on-2-stream', rate: 88 },
+      { key: 'on-2', value: 80 },
+      { key: 'on-2-stream', value: 90 },
+      { key: 'on-2-stream', value: 60 },
+      { key: 'on-2', value: 70 },
+      { key: 'on-2', value: undefined },
+      { key: 'on-2-stream', value: 88 },
     ]);
     expect(summary).toEqual([
-      { key: 'on-2', rates: [80, 70, 0], median: 70 },
-      { key: 'on-2-stream', rates: [90, 60, 88], median: 88 },
+      { key: 'on-2', values: [80, 70, 0], median: 70 },
+      { key: 'on-2-stream', values: [90, 60, 88], median: 88 },
     ]);
-    expect(passMedians([{ key: 'a', rate: 10 }, { key: 'a', rate: 20 }])[0]?.median).toBe(15);
+    expect(passMedians([{ key: 'a', value: 10 }, { key: 'a', value: 20 }])[0]?.median).toBe(15);
   });
 });

@@ -81,14 +81,9 @@ export function cpuSignature(cpuinfo: string): string | undefined {
  * int8 model's speed) differ a lot between AVX2 and AVX-512 VNNI hosts, and machines get swapped.
  */
 export function vectorIsa(): string | undefined {
-  let flags: Set<string>;
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
-    if (!line) return undefined;
-    flags = new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
-  } catch {
-    return undefined;
-  }
+  const line = readCpuinfo().split('\n').find((l) => l.startsWith('flags'));
+  if (!line) return undefined;
+  const flags = new Set(line.slice(line.indexOf(':') + 1).trim().split(/\s+/));
   if (flags.has('avx512_vnni')) return 'AVX-512 VNNI';
   if (flags.has('avx512f')) return 'AVX-512, no VNNI';
   if (flags.has('avx_vnni')) return 'AVX2 + AVX-VNNI';
